@@ -1,0 +1,164 @@
+"""FastAPI dependencies: settings, sessions, the unit of work, the catalog snapshot and auth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.catalog_cache import CatalogCache
+from api.errors import Forbidden, Unauthorized
+from api.settings import Settings
+from db.keys import ROLES, find_key
+from db.session import WRITE_OPTIONS
+from scoring.model import CatalogSnapshot
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+def get_session(
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+) -> Iterator[Session]:
+    with factory() as session:
+        yield session
+
+
+def get_catalog_cache(request: Request) -> CatalogCache:
+    cache: CatalogCache = request.app.state.catalog_cache
+    return cache
+
+
+def get_snapshot(cache: Annotated[CatalogCache, Depends(get_catalog_cache)]) -> CatalogSnapshot:
+    return cache.get()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CatalogCacheDep = Annotated[CatalogCache, Depends(get_catalog_cache)]
+SnapshotDep = Annotated[CatalogSnapshot, Depends(get_snapshot)]
+
+
+class UnitOfWork:
+    """A write transaction. Services only `flush()`; the route calls `commit()` once, before it
+    answers, so the client never hears "done" for a write that later fails. An exception
+    before `commit()` rolls everything back when the session closes."""
+
+    def __init__(self, session: Session, cache: CatalogCache) -> None:
+        self.session = session
+        self._cache = cache
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._cache.invalidate()
+
+
+def get_unit_of_work(
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    cache: CatalogCacheDep,
+) -> Iterator[UnitOfWork]:
+    with factory() as session:
+        session.connection(execution_options=WRITE_OPTIONS)
+        yield UnitOfWork(session, cache)
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
+
+# ---------------------------------------------------------------------------------------------
+# API keys and roles
+# ---------------------------------------------------------------------------------------------
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="A TADA API key (`tada keys create --role curator`).",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+ANONYMOUS = Principal(name="anonymous", role="anonymous")
+
+
+def _authenticate(
+    request: Request, factory: sessionmaker[Session], presented: str | None
+) -> Principal | None:
+    if not presented:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer tada_"):
+            presented = auth[7:].strip()
+    if not presented:
+        return None
+    with factory() as session:
+        row = find_key(session, presented)
+        if row is None:
+            raise Unauthorized(
+                "The API key is not valid or has been revoked.",
+                headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
+            )
+        return Principal(name=row.name, role=row.role)
+
+
+def require_role(minimum: str) -> object:
+    rank = ROLES.index(minimum)
+
+    def dependency(
+        request: Request,
+        factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+        presented: Annotated[str | None, Depends(api_key_header)],
+    ) -> Principal:
+        principal = _authenticate(request, factory, presented)
+        if principal is None:
+            raise Unauthorized(
+                f"This needs an API key with the '{minimum}' role in the X-API-Key header.",
+                headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
+            )
+        if ROLES.index(principal.role) < rank:
+            raise Forbidden(
+                f"This needs the '{minimum}' role; your key has the '{principal.role}' role."
+            )
+        return principal
+
+    return dependency
+
+
+def reader(
+    request: Request,
+    settings: SettingsDep,
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    presented: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    """Reads are open unless `TADA_READ_REQUIRES_KEY` is set; a key, if sent, must be valid."""
+    principal = _authenticate(request, factory, presented)
+    if principal is None:
+        if settings.read_requires_key:
+            raise Unauthorized(
+                "Reading needs an API key in the X-API-Key header on this deployment.",
+                headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
+            )
+        return ANONYMOUS
+    return principal
+
+
+ReaderDep = Annotated[Principal, Depends(reader)]
+CuratorDep = Annotated[Principal, Depends(require_role("curator"))]
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]

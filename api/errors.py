@@ -1,0 +1,223 @@
+"""One exception hierarchy, rendered by one handler as RFC 9457 `application/problem+json`.
+
+Routes raise `ProblemError` subclasses; FastAPI's validation errors, Starlette's HTTP errors and
+anything unexpected are turned into the same shape here, so a client never sees a bare 500 or
+an HTML error page. 422 is used only for payload validation (as in polar's exceptions).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("tada.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://tada.example.org/problems/"
+
+
+class ProblemError(Exception):
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+        self.headers = headers
+        self.extra = extra
+
+
+class NotFound(ProblemError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Unauthorized(ProblemError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(ProblemError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class Conflict(ProblemError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PreconditionRequired(ProblemError):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class PayloadTooLarge(ProblemError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class InvalidInput(ProblemError):
+    status, title, slug = 422, "Invalid input", "invalid-input"
+
+
+class ServiceUnavailable(ProblemError):
+    status, title, slug = 503, "Service unavailable", "service-unavailable"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    shaped = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        shaped.append(
+            {
+                "path": "/".join(loc),
+                "message": str(error.get("msg", "invalid")),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
+    return shaped
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    parts = [f"{e['path'] or 'body'}: {e['message']}" for e in errors[:5]]
+    more = len(errors) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            slug=exc.slug,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc.errors())
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem_response(
+                400,
+                "Malformed JSON",
+                "The request body is not valid JSON: " + _summary(errors),
+                slug="malformed-json",
+                instance=request.url.path,
+                errors=errors,
+            )
+        return problem_response(
+            422,
+            "Invalid input",
+            _summary(errors),
+            slug="invalid-input",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route {request.url.path}; see /docs for the API"
+        return problem_response(
+            exc.status_code,
+            titles.get(exc.status_code, "HTTP error"),
+            detail,
+            slug=f"http-{exc.status_code}",
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        return problem_response(
+            409,
+            "Conflict",
+            "Someone else changed this record while you were editing it; reload and try again.",
+            slug="conflict",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity error on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            409,
+            "Conflict",
+            "The change conflicts with the catalog (a duplicate id, a reference still in use, "
+            "or a concurrent change); nothing was written.",
+            slug="conflict",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The database is busy or unreachable; nothing was written. Try again shortly.",
+            slug="service-unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return problem_response(
+            500,
+            "Internal error",
+            "An unexpected error occurred; it has been logged. Nothing was written.",
+            slug="internal-error",
+            instance=request.url.path,
+        )

@@ -1,0 +1,108 @@
+"""Scoring: one case, or a batch streamed as NDJSON. No database work in steady state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
+from scoring.engine import rank
+from scoring.errors import InvalidWeights
+
+from api.deps import ReaderDep, SettingsDep, SnapshotDep
+from api.errors import InvalidInput, ProblemError
+from api.schemas.score import ScoreRequest, ScoreResponse
+from api.scoring_io import case_from_request, response_from_result, weights_error
+from scoring.model import CatalogSnapshot, Method
+
+router = APIRouter(prefix="/v1", tags=["score"])
+
+
+def score_one(request: ScoreRequest, snapshot: CatalogSnapshot) -> ScoreResponse:
+    """Gather (request -> case), compute (engine), shape (result -> response)."""
+    case, preferences, weights = case_from_request(request, snapshot)
+    try:
+        result = rank(snapshot, case, preferences, weights, method=request.method)
+    except InvalidWeights as exc:
+        raise weights_error(exc) from exc
+    return response_from_result(result, snapshot)
+
+
+@router.post("/score", operation_id="score", response_model_exclude_none=False)
+def score(
+    body: ScoreRequest,
+    snapshot: SnapshotDep,
+    _reader: ReaderDep,
+    method: Annotated[Method | None, Query(description="Overrides `method` in the body")] = None,
+) -> ScoreResponse:
+    """Order the therapies for one patient by their stated priorities (an aid, not advice)."""
+    if method is not None:
+        body = body.model_copy(update={"method": method})
+    return score_one(body, snapshot)
+
+
+class BatchRequest(BaseModel):
+    cases: list[dict[str, Any]] = Field(
+        description="Up to 10,000 score requests, each shaped like the body of POST /v1/score"
+    )
+
+
+def _problem_line(index: int, exc: ProblemError) -> dict[str, Any]:
+    problem: dict[str, Any] = {"status": exc.status, "title": exc.title, "detail": exc.detail}
+    if exc.errors:
+        problem["errors"] = exc.errors
+    return {"index": index, "error": problem}
+
+
+def _batch_lines(cases: list[dict[str, Any]], snapshot: CatalogSnapshot) -> Iterator[bytes]:
+    for index, raw in enumerate(cases):
+        try:
+            try:
+                request = ScoreRequest.model_validate(raw)
+            except ValidationError as exc:
+                errors = [
+                    {
+                        "path": "/".join(str(p) for p in e["loc"]),
+                        "message": e["msg"],
+                        "type": e["type"],
+                    }
+                    for e in exc.errors()
+                ]
+                raise InvalidInput(
+                    "; ".join(f"{e['path'] or 'case'}: {e['message']}" for e in errors[:5]),
+                    errors=errors,
+                ) from exc
+            line: dict[str, Any] = {
+                "index": index,
+                "result": score_one(request, snapshot).model_dump(mode="json"),
+            }
+        except ProblemError as exc:
+            line = _problem_line(index, exc)
+        yield json.dumps(line, separators=(",", ":")).encode() + b"\n"
+
+
+@router.post(
+    "/score/batch",
+    operation_id="score_batch",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "One JSON line per case, in order",
+        }
+    },
+)
+def score_batch(
+    body: BatchRequest, snapshot: SnapshotDep, settings: SettingsDep, _reader: ReaderDep
+) -> StreamingResponse:
+    """Score many cases (population review); one NDJSON line per case, errors in-line."""
+    if len(body.cases) > settings.batch_max_cases:
+        raise InvalidInput(
+            f"A batch holds at most {settings.batch_max_cases} cases; "
+            f"this one has {len(body.cases)}."
+        )
+    # One snapshot for the whole batch: every line names the same catalog version.
+    return StreamingResponse(_batch_lines(body.cases, snapshot), media_type="application/x-ndjson")

@@ -1,0 +1,169 @@
+"""Turning a score request into engine values, and an engine result into the response.
+
+Shared by `/v1/score`, `/v1/score/batch` and the FHIR and CDS Hooks entry points, so every
+way in produces the same case for the same facts and every way out the same shape.
+"""
+
+from __future__ import annotations
+
+from scoring.errors import InvalidWeights
+from scoring.weights import DEFAULT_RATINGS
+
+from api.errors import InvalidInput, NotFound
+from api.schemas.score import (
+    CitationOut,
+    Coding,
+    ConditionOut,
+    CriterionOut,
+    ExcludedOut,
+    RankedOut,
+    ReasonOut,
+    ScoreRequest,
+    ScoreResponse,
+    StabilityOut,
+    WeightRangeOut,
+)
+from scoring.model import (
+    CatalogSnapshot,
+    Condition,
+    Criterion,
+    PatientCase,
+    Preferences,
+    Reason,
+    Result,
+    Weights,
+)
+
+CONDITION_HELP = (
+    "GET /v1/conditions lists the condition ids and their ICD-10-CM and SNOMED CT codes; "
+    "GET /v1/conditions?code=G61.81 finds a condition by code."
+)
+
+
+def resolve_condition(snapshot: CatalogSnapshot, ref: str | Coding) -> Condition:
+    if isinstance(ref, str):
+        for condition in snapshot.conditions:
+            if condition.id == ref:
+                return condition
+        raise NotFound(f"Unknown condition '{ref}'. {CONDITION_HELP}")
+    code = ref.code.strip().upper()
+    for condition in snapshot.conditions:
+        if (ref.system, code) in condition.codes:
+            return condition
+    raise NotFound(
+        f"No condition in the catalog carries the code {ref.code} of {ref.system}. {CONDITION_HELP}"
+    )
+
+
+def case_from_request(
+    request: ScoreRequest, snapshot: CatalogSnapshot
+) -> tuple[PatientCase, Preferences, Weights]:
+    condition = resolve_condition(snapshot, request.condition)
+    patient = request.patient
+    unknown = sorted(set(patient.risk_factors) - snapshot.risk_factors)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown risk factors {unknown}. The vocabulary is: "
+            + ", ".join(sorted(snapshot.risk_factors))
+            + " (GET /v1/risk-factors describes each).",
+            errors=[
+                {"path": "body/patient/risk_factors", "message": f"unknown: {f}", "type": "enum"}
+                for f in unknown
+            ],
+            vocabulary=sorted(snapshot.risk_factors),
+        )
+    ratings = dict(DEFAULT_RATINGS)
+    ratings.update({Criterion(name): value for name, value in request.weights.items()})
+    if not any(ratings.values()):
+        raise InvalidInput(
+            "All weights are zero: give at least one criterion an importance above 0.",
+            errors=[{"path": "body/weights", "message": "all zero", "type": "value_error"}],
+        )
+    case = PatientCase(
+        condition_id=condition.id,
+        age_years=patient.age_years,
+        weight_kg=patient.weight_kg,
+        egfr=patient.egfr,
+        pregnant=patient.pregnant,
+        risk_factors=frozenset(patient.risk_factors),
+        prior_supervised_infusions=patient.prior_supervised_infusions,
+        platelet_count=patient.platelet_count,
+        igg_trough=patient.igg_trough,
+        travel_hours=patient.travel_hours,
+    )
+    preferences = Preferences(
+        settings=frozenset(request.preferences.settings),
+        region=request.preferences.region,
+        max_annual_cost=request.preferences.max_annual_cost,
+        urgent=request.preferences.urgent,
+    )
+    return case, preferences, Weights(ratings=ratings)
+
+
+def _reason(reason: Reason, snapshot: CatalogSnapshot) -> ReasonOut:
+    source = snapshot.sources.get(reason.source) if reason.source else None
+    return ReasonOut(
+        code=reason.code,
+        message=reason.message,
+        source=reason.source,
+        citation=source.citation if source else None,
+    )
+
+
+def response_from_result(result: Result, snapshot: CatalogSnapshot) -> ScoreResponse:
+    condition = next(c for c in snapshot.conditions if c.id == result.condition_id)
+    return ScoreResponse(
+        catalog_version=result.catalog_version,
+        method=result.method,
+        condition=ConditionOut(id=condition.id, name=condition.name),
+        weights={c.value: w for c, w in result.weights.items()},
+        ranked=[
+            RankedOut(
+                therapy_id=option.therapy_id,
+                name=option.name,
+                rank=option.rank,
+                score=option.score,
+                criteria={
+                    c.value: CriterionOut(
+                        value=s.value,
+                        weight=s.weight,
+                        contribution=s.contribution,
+                        explanation=s.explanation,
+                    )
+                    for c, s in option.criteria.items()
+                },
+                cautions=[_reason(r, snapshot) for r in option.cautions],
+                evidence=[
+                    CitationOut(source_id=e.source_id, citation=e.citation, year=e.year, url=e.url)
+                    for e in option.evidence
+                ],
+                outcomes=list(option.outcomes),
+            )
+            for option in result.ranked
+        ],
+        excluded=[
+            ExcludedOut(
+                therapy_id=e.therapy_id,
+                name=e.name,
+                reasons=[_reason(r, snapshot) for r in e.reasons],
+            )
+            for e in result.excluded
+        ],
+        stability=StabilityOut(
+            top_therapy_id=result.stability.top_therapy_id,
+            margin=result.stability.margin,
+            weight_ranges=[
+                WeightRangeOut(
+                    criterion=r.criterion.value, weight=r.weight, lower=r.lower, upper=r.upper
+                )
+                for r in result.stability.weight_ranges
+            ],
+        ),
+        unknown=list(result.unknown),
+    )
+
+
+def weights_error(exc: InvalidWeights) -> InvalidInput:
+    return InvalidInput(
+        str(exc), errors=[{"path": "body/weights", "message": str(exc), "type": "value_error"}]
+    )

@@ -1,0 +1,381 @@
+"""The catalog file: its schema, and reading/writing it as YAML.
+
+The seed catalog is reviewed like code, so its schema is strict: unknown keys are refused, every
+clinical statement must name a source, and every source it names must exist. A file that fails
+here never reaches the database (see `db.catalog_io`). The format is documented in
+`docs/catalog-format.md`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scoring.model import (
+    AvailabilityStatus,
+    CareSetting,
+    Certainty,
+    CostBasis,
+    IndicationStatus,
+    Operator,
+    PatientAttribute,
+    Severity,
+)
+
+SEED_CATALOG = Path(__file__).parent / "catalog" / "seed.yaml"
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Region = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+SOURCE_KINDS = (
+    "guideline",
+    "label",
+    "trial",
+    "review",
+    "registry",
+    "cost_study",
+    "agency",
+    "article",
+    "other",
+)
+SourceKind = Literal[
+    "guideline",
+    "label",
+    "trial",
+    "review",
+    "registry",
+    "cost_study",
+    "agency",
+    "article",
+    "other",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceEntry(Strict):
+    id: Slug
+    citation: Text
+    year: int | None = Field(default=None, ge=1900, le=2100)
+    kind: SourceKind = "other"
+    identifier: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=1000)
+    verified: bool = True
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class Coding(Strict):
+    system: Annotated[str, Field(min_length=1, max_length=200)]
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    display: str | None = Field(default=None, max_length=300)
+
+
+class RiskFactorEntry(Strict):
+    id: Slug
+    label: Text
+    description: str | None = Field(default=None, max_length=1000)
+    codes: list[Coding] = []
+
+
+class ObservationCodes(Strict):
+    unit: str | None = None
+    codes: list[Coding]
+
+
+class ScalesEntry(Strict):
+    source: Slug
+    status_value: dict[IndicationStatus, Annotated[float, Field(ge=0, le=1)]]
+    certainty_factor: dict[Certainty, Annotated[float, Field(ge=0, le=1)]]
+    serious_per_100_worst: Annotated[float, Field(gt=0)]
+    common_per_100_worst: Annotated[float, Field(gt=0)]
+    serious_share: Annotated[float, Field(ge=0, le=1)]
+    hours_per_month_worst: Annotated[float, Field(gt=0)]
+    needles_per_month_worst: Annotated[float, Field(gt=0)]
+    needle_share: Annotated[float, Field(ge=0, le=1)]
+    default_travel_hours: NonNegative
+    annual_cost_ceiling: dict[Currency, Annotated[float, Field(gt=0)]]
+    availability_value: dict[AvailabilityStatus, Annotated[float, Field(ge=0, le=1)]]
+    lead_time_days_worst: Annotated[float, Field(gt=0)]
+    onset_days_worst: Annotated[float, Field(gt=0)]
+    urgent_onset_days: NonNegative
+    unknown_value: Annotated[float, Field(ge=0, le=1)]
+
+    @model_validator(mode="after")
+    def _complete(self) -> ScalesEntry:
+        missing = [s.value for s in IndicationStatus if s not in self.status_value]
+        missing += [c.value for c in Certainty if c not in self.certainty_factor]
+        missing += [a.value for a in AvailabilityStatus if a not in self.availability_value]
+        if missing:
+            raise ValueError(f"scales lack values for: {', '.join(missing)}")
+        return self
+
+
+class ConditionEntry(Strict):
+    id: Slug
+    name: Text
+    summary: str | None = Field(default=None, max_length=4000)
+    source: Slug
+    codes: list[Coding] = []
+
+
+class HomeRule(Strict):
+    after_supervised_infusions: Annotated[int, Field(ge=0, le=50)]
+    text: Text
+    source: Slug
+
+
+class Administration(Strict):
+    hours_per_session: NonNegative = 0
+    hours_per_session_range: tuple[NonNegative, NonNegative] | None = None
+    sessions_per_month: NonNegative = 0
+    needles_per_session: NonNegative = 0
+    text: str | None = Field(default=None, max_length=4000)
+    source: Slug
+
+
+class AdverseEffectEntry(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    timing: Literal["immediate", "delayed", "any"] = "any"
+    serious: bool = False
+    per_100: Annotated[float, Field(ge=0, le=100)] | None = None
+    frequency: str | None = Field(default=None, max_length=500)
+    source: Slug
+
+
+class RiskRuleEntry(Strict):
+    id: Slug
+    code: Slug
+    attribute: PatientAttribute
+    operator: Operator
+    value: float | bool | str
+    severity: Severity
+    safety_penalty: Annotated[float, Field(ge=0, le=1)] = 0.0
+    condition: Slug | None = None
+    message: Text
+    source: Slug
+
+    @model_validator(mode="after")
+    def _operator_fits_attribute(self) -> RiskRuleEntry:
+        check_rule_shape(self.attribute, self.operator, self.value)
+        return self
+
+
+def check_rule_shape(
+    attribute: PatientAttribute, operator: Operator, value: float | bool | str
+) -> None:
+    """Refuse rules the evaluator could never match (e.g. `egfr has 30`)."""
+    if attribute is PatientAttribute.RISK_FACTOR:
+        if operator is not Operator.HAS or not isinstance(value, str):
+            raise ValueError("a risk_factor rule uses operator 'has' with a risk factor id")
+    elif attribute is PatientAttribute.PREGNANT:
+        if operator is not Operator.EQ or not isinstance(value, bool):
+            raise ValueError("a pregnant rule uses operator 'eq' with true or false")
+    elif operator is Operator.HAS or isinstance(value, (bool, str)):
+        raise ValueError(f"a {attribute.value} rule compares a number (lt, le, gt, ge, eq)")
+
+
+class CostEntry(Strict):
+    amount: NonNegative
+    currency: Currency
+    basis: CostBasis
+    region: Region
+    year: int = Field(ge=1900, le=2100)
+    condition: Slug | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    source: Slug
+
+
+class AvailabilityEntry(Strict):
+    region: Region
+    status: AvailabilityStatus
+    lead_time_days: NonNegative | None = None
+    as_of: str | None = Field(default=None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    note: str | None = Field(default=None, max_length=1000)
+    source: Slug
+
+
+class TherapyEntry(Strict):
+    id: Slug
+    name: Text
+    modality: Slug
+    route: Slug
+    summary: Text
+    source: Slug
+    care_settings: list[CareSetting]
+    codes: list[Coding] = []
+    home_rule: HomeRule | None = None
+    administration: Administration
+    onset_days: NonNegative | None = None
+    adverse_effects: list[AdverseEffectEntry] = []
+    risk_rules: list[RiskRuleEntry] = []
+    costs: list[CostEntry] = []
+    availability: list[AvailabilityEntry] = []
+
+
+class FigureEntry(Strict):
+    outcome: Text
+    population: Text
+    time_horizon: Text
+    treated_per_100: Annotated[float, Field(ge=0, le=100)]
+    comparator: str | None = None
+    comparator_per_100: Annotated[float, Field(ge=0, le=100)] | None = None
+    higher_is_better: bool = True
+    uncertainty: str | None = None
+    source: Slug
+
+
+class IndicationEntry(Strict):
+    therapy: Slug
+    condition: Slug
+    status: IndicationStatus
+    certainty: Certainty
+    evidence_grade: str | None = Field(default=None, max_length=500)
+    population: str | None = Field(default=None, max_length=1000)
+    onset_days: NonNegative | None = None
+    sessions_per_month: NonNegative | None = None
+    hours_per_session: NonNegative | None = None
+    courses_per_year: NonNegative | None = None
+    note: str | None = Field(default=None, max_length=4000)
+    source: Slug
+    figures: list[FigureEntry] = []
+
+
+class CatalogFile(Strict):
+    format: Literal[1] = 1
+    sources: list[SourceEntry]
+    risk_factors: list[RiskFactorEntry]
+    observation_codes: dict[str, ObservationCodes] = {}
+    scales: ScalesEntry
+    conditions: list[ConditionEntry]
+    therapies: list[TherapyEntry]
+    indications: list[IndicationEntry]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> CatalogFile:
+        problems: list[str] = []
+        source_ids = _unique("source", [s.id for s in self.sources], problems)
+        condition_ids = _unique("condition", [c.id for c in self.conditions], problems)
+        therapy_ids = _unique("therapy", [t.id for t in self.therapies], problems)
+        factor_ids = _unique("risk factor", [f.id for f in self.risk_factors], problems)
+        _unique("risk rule", [r.id for t in self.therapies for r in t.risk_rules], problems)
+        _unique(
+            "indication",
+            [f"{i.therapy}/{i.condition}" for i in self.indications],
+            problems,
+        )
+        _unique(
+            "condition code",
+            [f"{c.system}|{c.code}" for cond in self.conditions for c in cond.codes],
+            problems,
+        )
+
+        def need_source(where: str, source: str) -> None:
+            if source not in source_ids:
+                problems.append(f"{where}: unknown source '{source}'")
+
+        need_source("scales", self.scales.source)
+        for condition in self.conditions:
+            need_source(f"condition {condition.id}", condition.source)
+        for therapy in self.therapies:
+            where = f"therapy {therapy.id}"
+            need_source(where, therapy.source)
+            need_source(f"{where} administration", therapy.administration.source)
+            if therapy.home_rule is not None:
+                need_source(f"{where} home_rule", therapy.home_rule.source)
+                if CareSetting.HOME not in therapy.care_settings:
+                    problems.append(f"{where}: home_rule given but home is not a care setting")
+            for effect in therapy.adverse_effects:
+                need_source(f"{where} adverse effect {effect.name}", effect.source)
+            for rule in therapy.risk_rules:
+                need_source(f"{where} risk rule {rule.id}", rule.source)
+                if rule.condition is not None and rule.condition not in condition_ids:
+                    problems.append(f"risk rule {rule.id}: unknown condition '{rule.condition}'")
+                if rule.attribute is PatientAttribute.RISK_FACTOR and rule.value not in factor_ids:
+                    problems.append(f"risk rule {rule.id}: unknown risk factor '{rule.value}'")
+            for cost in therapy.costs:
+                need_source(f"{where} cost {cost.region}", cost.source)
+                if cost.condition is not None and cost.condition not in condition_ids:
+                    problems.append(f"{where} cost: unknown condition '{cost.condition}'")
+            regions = [a.region for a in therapy.availability]
+            _unique(f"{where} availability region", regions, problems)
+            for availability in therapy.availability:
+                need_source(f"{where} availability {availability.region}", availability.source)
+        for indication in self.indications:
+            where = f"indication {indication.therapy}/{indication.condition}"
+            need_source(where, indication.source)
+            if indication.therapy not in therapy_ids:
+                problems.append(f"{where}: unknown therapy")
+            if indication.condition not in condition_ids:
+                problems.append(f"{where}: unknown condition")
+            for figure in indication.figures:
+                need_source(f"{where} figure '{figure.outcome}'", figure.source)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _unique(what: str, ids: list[str], problems: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            problems.append(f"duplicate {what} '{item}'")
+        seen.add(item)
+    return seen
+
+
+class CatalogFileError(Exception):
+    """The file cannot be read or does not match the catalog schema; nothing was written."""
+
+
+def parse_catalog(text: str) -> CatalogFile:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogFileError(f"not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise CatalogFileError(
+            "a catalog file is a YAML mapping with the keys in docs/catalog-format.md"
+        )
+    try:
+        return CatalogFile.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogFileError(_describe(exc)) from exc
+
+
+def load_catalog_file(path: str | Path) -> CatalogFile:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogFileError(f"cannot read {path}: {exc.strerror}") from exc
+    return parse_catalog(text)
+
+
+def dump_catalog(catalog: CatalogFile) -> str:
+    data = catalog.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors()[:20]:
+        path = ".".join(str(p) for p in error["loc"]) or "(file)"
+        lines.append(f"{path}: {error['msg']}")
+    more = exc.error_count() - 20
+    if more > 0:
+        lines.append(f"... and {more} more")
+    return "; ".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - a curator's quick check
+    import sys
+
+    catalog = load_catalog_file(sys.argv[1] if len(sys.argv) > 1 else SEED_CATALOG)
+    print(f"ok: {len(catalog.therapies)} therapies, {len(catalog.indications)} indications")

@@ -1,0 +1,445 @@
+"""Moving a whole catalog between the file format (`db.catalog_file`) and the database.
+
+`replace_catalog` swaps the entire catalog in the caller's transaction: the old rows go, the
+file's rows come in, one new catalog version and one audit entry record it. If anything fails,
+the caller's rollback leaves the previous catalog untouched. `export_catalog` is its inverse,
+so `load -> export` gives back an equivalent file (a test checks the round trip).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from db.catalog_file import (
+    Administration,
+    AdverseEffectEntry,
+    AvailabilityEntry,
+    CatalogFile,
+    ConditionEntry,
+    CostEntry,
+    FigureEntry,
+    HomeRule,
+    IndicationEntry,
+    ObservationCodes,
+    RiskFactorEntry,
+    RiskRuleEntry,
+    ScalesEntry,
+    SourceEntry,
+    TherapyEntry,
+)
+from db.models import (
+    AdverseEffect,
+    Availability,
+    Condition,
+    ConditionCode,
+    Cost,
+    Indication,
+    ObservationCode,
+    OutcomeFigure,
+    RiskFactor,
+    RiskRule,
+    Source,
+    Therapy,
+    ValueScales,
+)
+from db.versioning import record_change
+
+# Children before parents, so foreign keys never see a dangling row mid-delete.
+_DELETE_ORDER: tuple[type[Any], ...] = (
+    OutcomeFigure,
+    Indication,
+    AdverseEffect,
+    RiskRule,
+    Cost,
+    Availability,
+    Therapy,
+    ConditionCode,
+    Condition,
+    RiskFactor,
+    ObservationCode,
+    ValueScales,
+    Source,
+)
+
+
+def catalog_is_empty(session: Session) -> bool:
+    return (session.scalar(select(func.count()).select_from(Therapy)) or 0) == 0
+
+
+def replace_catalog(session: Session, catalog: CatalogFile, *, actor: str, summary: str) -> int:
+    """Replace every catalog row with the file's content; returns the new catalog version."""
+    for model in _DELETE_ORDER:
+        session.execute(delete(model))
+    session.flush()
+
+    session.add_all(Source(**s.model_dump()) for s in catalog.sources)
+    session.add_all(
+        RiskFactor(
+            id=f.id,
+            label=f.label,
+            description=f.description,
+            codes=[c.model_dump(exclude_none=True) for c in f.codes],
+        )
+        for f in catalog.risk_factors
+    )
+    session.add_all(
+        ObservationCode(
+            attribute=attribute,
+            unit=entry.unit,
+            codes=[c.model_dump(exclude_none=True) for c in entry.codes],
+        )
+        for attribute, entry in catalog.observation_codes.items()
+    )
+    session.add(
+        ValueScales(
+            id=1,
+            params=catalog.scales.model_dump(mode="json", exclude={"source"}),
+            source_id=catalog.scales.source,
+        )
+    )
+    session.flush()
+    for condition in catalog.conditions:
+        session.add(condition_row(condition))
+    session.flush()
+    for therapy in catalog.therapies:
+        session.add(therapy_row(therapy))
+    session.flush()
+    for indication in catalog.indications:
+        session.add(indication_row(indication))
+    session.flush()
+    counts = {
+        "sources": len(catalog.sources),
+        "conditions": len(catalog.conditions),
+        "therapies": len(catalog.therapies),
+        "indications": len(catalog.indications),
+    }
+    return record_change(
+        session,
+        actor=actor,
+        action="load",
+        entity="catalog",
+        entity_id="*",
+        before=None,
+        after=counts,
+        summary=summary,
+    )
+
+
+def condition_row(entry: ConditionEntry) -> Condition:
+    return Condition(
+        id=entry.id,
+        name=entry.name,
+        summary=entry.summary,
+        source_id=entry.source,
+        codes=[ConditionCode(system=c.system, code=c.code, display=c.display) for c in entry.codes],
+    )
+
+
+def therapy_row(entry: TherapyEntry) -> Therapy:
+    admin = entry.administration
+    low, high = admin.hours_per_session_range or (None, None)
+    home = entry.home_rule
+    return Therapy(
+        id=entry.id,
+        name=entry.name,
+        modality=entry.modality,
+        route=entry.route,
+        summary=entry.summary,
+        source_id=entry.source,
+        care_settings=[s.value for s in entry.care_settings],
+        codes=[c.model_dump(exclude_none=True) for c in entry.codes],
+        home_after_supervised=home.after_supervised_infusions if home else None,
+        home_rule_text=home.text if home else None,
+        home_rule_source_id=home.source if home else None,
+        hours_per_session=admin.hours_per_session,
+        hours_per_session_min=low,
+        hours_per_session_max=high,
+        sessions_per_month=admin.sessions_per_month,
+        needles_per_session=admin.needles_per_session,
+        administration_text=admin.text,
+        administration_source_id=admin.source,
+        onset_days=entry.onset_days,
+        adverse_effects=[
+            adverse_effect_row(effect, position)
+            for position, effect in enumerate(entry.adverse_effects)
+        ],
+        risk_rules=[risk_rule_row(rule) for rule in entry.risk_rules],
+        costs=[cost_row(cost) for cost in entry.costs],
+        availability=[availability_row(a) for a in entry.availability],
+    )
+
+
+def adverse_effect_row(entry: AdverseEffectEntry, position: int) -> AdverseEffect:
+    return AdverseEffect(
+        position=position,
+        name=entry.name,
+        timing=entry.timing,
+        serious=entry.serious,
+        per_100=entry.per_100,
+        frequency=entry.frequency,
+        source_id=entry.source,
+    )
+
+
+def risk_rule_row(entry: RiskRuleEntry) -> RiskRule:
+    return RiskRule(
+        id=entry.id,
+        condition_id=entry.condition,
+        code=entry.code,
+        attribute=entry.attribute.value,
+        operator=entry.operator.value,
+        value=entry.value,
+        severity=entry.severity.value,
+        safety_penalty=entry.safety_penalty,
+        message=entry.message,
+        source_id=entry.source,
+    )
+
+
+def cost_row(entry: CostEntry) -> Cost:
+    return Cost(
+        condition_id=entry.condition,
+        amount=entry.amount,
+        currency=entry.currency,
+        basis=entry.basis.value,
+        region=entry.region,
+        year=entry.year,
+        note=entry.note,
+        source_id=entry.source,
+    )
+
+
+def availability_row(entry: AvailabilityEntry) -> Availability:
+    return Availability(
+        region=entry.region,
+        status=entry.status.value,
+        lead_time_days=entry.lead_time_days,
+        as_of=entry.as_of,
+        note=entry.note,
+        source_id=entry.source,
+    )
+
+
+def indication_row(entry: IndicationEntry) -> Indication:
+    return Indication(
+        therapy_id=entry.therapy,
+        condition_id=entry.condition,
+        status=entry.status.value,
+        certainty=entry.certainty.value,
+        evidence_grade=entry.evidence_grade,
+        population=entry.population,
+        onset_days=entry.onset_days,
+        sessions_per_month=entry.sessions_per_month,
+        hours_per_session=entry.hours_per_session,
+        courses_per_year=entry.courses_per_year,
+        note=entry.note,
+        source_id=entry.source,
+        figures=[figure_row(f, position) for position, f in enumerate(entry.figures)],
+    )
+
+
+def figure_row(entry: FigureEntry, position: int) -> OutcomeFigure:
+    return OutcomeFigure(
+        position=position,
+        outcome=entry.outcome,
+        population=entry.population,
+        time_horizon=entry.time_horizon,
+        treated_per_100=entry.treated_per_100,
+        comparator=entry.comparator,
+        comparator_per_100=entry.comparator_per_100,
+        higher_is_better=entry.higher_is_better,
+        uncertainty=entry.uncertainty,
+        source_id=entry.source,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------------------------
+
+
+def export_catalog(session: Session) -> CatalogFile:
+    sources = session.scalars(select(Source).order_by(Source.id)).all()
+    factors = session.scalars(select(RiskFactor).order_by(RiskFactor.id)).all()
+    observations = session.scalars(
+        select(ObservationCode).order_by(ObservationCode.attribute)
+    ).all()
+    scales = session.get(ValueScales, 1)
+    conditions = session.scalars(
+        select(Condition).options(selectinload(Condition.codes)).order_by(Condition.id)
+    ).all()
+    therapies = session.scalars(
+        select(Therapy)
+        .options(
+            selectinload(Therapy.adverse_effects),
+            selectinload(Therapy.risk_rules),
+            selectinload(Therapy.costs),
+            selectinload(Therapy.availability),
+        )
+        .order_by(Therapy.id)
+    ).all()
+    indications = session.scalars(
+        select(Indication)
+        .options(selectinload(Indication.figures))
+        .order_by(Indication.therapy_id, Indication.condition_id)
+    ).all()
+    if scales is None:
+        raise LookupError("the catalog has no value scales; load a catalog file first")
+    return CatalogFile(
+        sources=[
+            SourceEntry(
+                id=s.id,
+                citation=s.citation,
+                year=s.year,
+                kind=s.kind,
+                identifier=s.identifier,
+                url=s.url,
+                verified=s.verified,
+                note=s.note,
+            )
+            for s in sources
+        ],
+        risk_factors=[
+            RiskFactorEntry(id=f.id, label=f.label, description=f.description, codes=f.codes)
+            for f in factors
+        ],
+        observation_codes={
+            o.attribute: ObservationCodes(unit=o.unit, codes=o.codes) for o in observations
+        },
+        scales=ScalesEntry.model_validate({**scales.params, "source": scales.source_id}),
+        conditions=[condition_entry(c) for c in conditions],
+        therapies=[therapy_entry(t) for t in therapies],
+        indications=[indication_entry(i) for i in indications],
+    )
+
+
+def condition_entry(row: Condition) -> ConditionEntry:
+    return ConditionEntry(
+        id=row.id,
+        name=row.name,
+        summary=row.summary,
+        source=row.source_id,
+        codes=[{"system": c.system, "code": c.code, "display": c.display} for c in row.codes],
+    )
+
+
+def therapy_entry(row: Therapy) -> TherapyEntry:
+    hours_range = None
+    if row.hours_per_session_min is not None and row.hours_per_session_max is not None:
+        hours_range = (row.hours_per_session_min, row.hours_per_session_max)
+    home = None
+    if row.home_after_supervised is not None and row.home_rule_source_id is not None:
+        home = HomeRule(
+            after_supervised_infusions=row.home_after_supervised,
+            text=row.home_rule_text or "",
+            source=row.home_rule_source_id,
+        )
+    return TherapyEntry.model_validate(
+        {
+            "id": row.id,
+            "name": row.name,
+            "modality": row.modality,
+            "route": row.route,
+            "summary": row.summary,
+            "source": row.source_id,
+            "care_settings": row.care_settings,
+            "codes": row.codes,
+            "home_rule": home,
+            "administration": Administration(
+                hours_per_session=row.hours_per_session,
+                hours_per_session_range=hours_range,
+                sessions_per_month=row.sessions_per_month,
+                needles_per_session=row.needles_per_session,
+                text=row.administration_text,
+                source=row.administration_source_id,
+            ),
+            "onset_days": row.onset_days,
+            "adverse_effects": [
+                {
+                    "name": e.name,
+                    "timing": e.timing,
+                    "serious": e.serious,
+                    "per_100": e.per_100,
+                    "frequency": e.frequency,
+                    "source": e.source_id,
+                }
+                for e in row.adverse_effects
+            ],
+            "risk_rules": [risk_rule_entry(r) for r in row.risk_rules],
+            "costs": [
+                {
+                    "amount": c.amount,
+                    "currency": c.currency,
+                    "basis": c.basis,
+                    "region": c.region,
+                    "year": c.year,
+                    "condition": c.condition_id,
+                    "note": c.note,
+                    "source": c.source_id,
+                }
+                for c in row.costs
+            ],
+            "availability": [
+                {
+                    "region": a.region,
+                    "status": a.status,
+                    "lead_time_days": a.lead_time_days,
+                    "as_of": a.as_of,
+                    "note": a.note,
+                    "source": a.source_id,
+                }
+                for a in row.availability
+            ],
+        }
+    )
+
+
+def risk_rule_entry(row: RiskRule) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "code": row.code,
+        "attribute": row.attribute,
+        "operator": row.operator,
+        "value": row.value,
+        "severity": row.severity,
+        "safety_penalty": row.safety_penalty,
+        "condition": row.condition_id,
+        "message": row.message,
+        "source": row.source_id,
+    }
+
+
+def indication_entry(row: Indication) -> IndicationEntry:
+    return IndicationEntry.model_validate(
+        {
+            "therapy": row.therapy_id,
+            "condition": row.condition_id,
+            "status": row.status,
+            "certainty": row.certainty,
+            "evidence_grade": row.evidence_grade,
+            "population": row.population,
+            "onset_days": row.onset_days,
+            "sessions_per_month": row.sessions_per_month,
+            "hours_per_session": row.hours_per_session,
+            "courses_per_year": row.courses_per_year,
+            "note": row.note,
+            "source": row.source_id,
+            "figures": [
+                {
+                    "outcome": f.outcome,
+                    "population": f.population,
+                    "time_horizon": f.time_horizon,
+                    "treated_per_100": f.treated_per_100,
+                    "comparator": f.comparator,
+                    "comparator_per_100": f.comparator_per_100,
+                    "higher_is_better": f.higher_is_better,
+                    "uncertainty": f.uncertainty,
+                    "source": f.source_id,
+                }
+                for f in row.figures
+            ],
+        }
+    )

@@ -1,0 +1,344 @@
+"""SQLAlchemy 2 models of the catalog, its versions and audit log, and API keys.
+
+Relationships are `lazy="raise"`: every query says what it loads (`db.queries`), so a route can
+never trigger a hidden query per row. Curator-editable rows carry a `revision` counter used as
+SQLAlchemy's version id, so two curators editing the same row cannot silently overwrite each
+other (the second gets a conflict), and as the HTTP ETag.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SLUG = 80
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _source_fk(nullable: bool = False) -> Mapped[Any]:
+    return mapped_column(
+        String(SLUG), ForeignKey("sources.id", ondelete="RESTRICT"), nullable=nullable, index=True
+    )
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    citation: Mapped[str] = mapped_column(Text)
+    year: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(20))
+    identifier: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class RiskFactor(Base):
+    __tablename__ = "risk_factors"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ObservationCode(Base):
+    """LOINC codes the EHR intake reads into a patient field (catalog data, not code)."""
+
+    __tablename__ = "observation_codes"
+
+    attribute: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unit: Mapped[str | None] = mapped_column(String(40))
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ValueScales(Base):
+    """The fixed clinical scales of the value functions: one row, edited like any catalog data."""
+
+    __tablename__ = "value_scales"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_id: Mapped[str] = _source_fk()
+
+
+class Condition(Base):
+    __tablename__ = "conditions"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    codes: Mapped[list[ConditionCode]] = relationship(
+        back_populates="condition",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="ConditionCode.id",
+    )
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class ConditionCode(Base):
+    __tablename__ = "condition_codes"
+    __table_args__ = (UniqueConstraint("system", "code", name="uq_condition_codes_system_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    condition_id: Mapped[str] = mapped_column(
+        String(SLUG), ForeignKey("conditions.id", ondelete="CASCADE"), index=True
+    )
+    system: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    display: Mapped[str | None] = mapped_column(String(300))
+
+    condition: Mapped[Condition] = relationship(back_populates="codes", lazy="raise")
+
+
+class Therapy(Base):
+    __tablename__ = "therapies"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    modality: Mapped[str] = mapped_column(String(SLUG), index=True)
+    route: Mapped[str] = mapped_column(String(SLUG))
+    summary: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+    care_settings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    home_after_supervised: Mapped[int | None]
+    home_rule_text: Mapped[str | None] = mapped_column(Text)
+    home_rule_source_id: Mapped[str | None] = _source_fk(nullable=True)
+    hours_per_session: Mapped[float] = mapped_column(Float, default=0)
+    hours_per_session_min: Mapped[float | None] = mapped_column(Float)
+    hours_per_session_max: Mapped[float | None] = mapped_column(Float)
+    sessions_per_month: Mapped[float] = mapped_column(Float, default=0)
+    needles_per_session: Mapped[float] = mapped_column(Float, default=0)
+    administration_text: Mapped[str | None] = mapped_column(Text)
+    administration_source_id: Mapped[str] = _source_fk()
+    onset_days: Mapped[float | None] = mapped_column(Float)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    adverse_effects: Mapped[list[AdverseEffect]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="AdverseEffect.position"
+    )
+    risk_rules: Mapped[list[RiskRule]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="RiskRule.id"
+    )
+    costs: Mapped[list[Cost]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="Cost.id"
+    )
+    availability: Mapped[list[Availability]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="Availability.region"
+    )
+    indications: Mapped[list[Indication]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="Indication.condition_id"
+    )
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+def _therapy_fk() -> Mapped[str]:
+    return mapped_column(String(SLUG), ForeignKey("therapies.id", ondelete="CASCADE"), index=True)
+
+
+def _condition_fk(nullable: bool) -> Mapped[Any]:
+    return mapped_column(
+        String(SLUG),
+        ForeignKey("conditions.id", ondelete="CASCADE"),
+        nullable=nullable,
+        index=True,
+    )
+
+
+class AdverseEffect(Base):
+    __tablename__ = "adverse_effects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    therapy_id: Mapped[str] = _therapy_fk()
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    timing: Mapped[str] = mapped_column(String(20))
+    serious: Mapped[bool] = mapped_column(Boolean, default=False)
+    per_100: Mapped[float | None] = mapped_column(Float)
+    frequency: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+
+
+class RiskRule(Base):
+    __tablename__ = "risk_rules"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    therapy_id: Mapped[str] = _therapy_fk()
+    condition_id: Mapped[str | None] = _condition_fk(nullable=True)
+    code: Mapped[str] = mapped_column(String(SLUG))
+    attribute: Mapped[str] = mapped_column(String(40))
+    operator: Mapped[str] = mapped_column(String(8))
+    value: Mapped[Any] = mapped_column(JSON)
+    severity: Mapped[str] = mapped_column(String(10))
+    safety_penalty: Mapped[float] = mapped_column(Float, default=0)
+    message: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class Cost(Base):
+    __tablename__ = "costs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    therapy_id: Mapped[str] = _therapy_fk()
+    condition_id: Mapped[str | None] = _condition_fk(nullable=True)
+    amount: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3))
+    basis: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(2), index=True)
+    year: Mapped[int]
+    note: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class Availability(Base):
+    __tablename__ = "availability"
+    __table_args__ = (
+        UniqueConstraint("therapy_id", "region", name="uq_availability_therapy_id_region"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    therapy_id: Mapped[str] = _therapy_fk()
+    region: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(20))
+    lead_time_days: Mapped[float | None] = mapped_column(Float)
+    as_of: Mapped[str | None] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class Indication(Base):
+    __tablename__ = "indications"
+    __table_args__ = (
+        UniqueConstraint(
+            "therapy_id", "condition_id", name="uq_indications_therapy_id_condition_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    therapy_id: Mapped[str] = _therapy_fk()
+    condition_id: Mapped[str] = _condition_fk(nullable=False)
+    status: Mapped[str] = mapped_column(String(20))
+    certainty: Mapped[str] = mapped_column(String(10))
+    evidence_grade: Mapped[str | None] = mapped_column(Text)
+    population: Mapped[str | None] = mapped_column(Text)
+    onset_days: Mapped[float | None] = mapped_column(Float)
+    sessions_per_month: Mapped[float | None] = mapped_column(Float)
+    hours_per_session: Mapped[float | None] = mapped_column(Float)
+    courses_per_year: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    figures: Mapped[list[OutcomeFigure]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="OutcomeFigure.position"
+    )
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+class OutcomeFigure(Base):
+    __tablename__ = "outcome_figures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    indication_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("indications.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(Text)
+    population: Mapped[str] = mapped_column(Text)
+    time_horizon: Mapped[str] = mapped_column(Text)
+    treated_per_100: Mapped[float] = mapped_column(Float)
+    comparator: Mapped[str | None] = mapped_column(Text)
+    comparator_per_100: Mapped[float | None] = mapped_column(Float)
+    higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    uncertainty: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str] = _source_fk()
+
+
+class CatalogVersion(Base):
+    """One row per catalog change; the primary key serialises concurrent writers."""
+
+    __tablename__ = "catalog_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Append-only: nothing in the code updates or deletes these rows."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    catalog_version: Mapped[int] = mapped_column(
+        Integer, ForeignKey("catalog_versions.version"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class ApiKey(Base):
+    """A hashed API key with a role; the plain key is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,230 @@
+"""Reading the whole catalog into the engine's frozen snapshot (`scoring.model.CatalogSnapshot`).
+
+This is the only place ORM rows become engine values. It runs once per catalog version (see
+`api.catalog_cache`), never per scoring request.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from db import models
+from db.versioning import current_version
+from scoring.model import (
+    AdverseEffect,
+    Availability,
+    AvailabilityStatus,
+    CareSetting,
+    CatalogSnapshot,
+    Certainty,
+    Condition,
+    Cost,
+    CostBasis,
+    Indication,
+    IndicationStatus,
+    Operator,
+    OutcomeFigure,
+    PatientAttribute,
+    RiskRule,
+    Scales,
+    Severity,
+    Source,
+    TherapyProfile,
+)
+
+
+def load_snapshot(session: Session) -> CatalogSnapshot:
+    """Read the catalog in one consistent transaction, so the version names exactly these rows."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    version = current_version(session)
+    scales_row = session.get(models.ValueScales, 1)
+    if scales_row is None:
+        raise LookupError("the catalog is empty: load a catalog file first")
+    therapies = session.scalars(
+        select(models.Therapy)
+        .options(
+            selectinload(models.Therapy.adverse_effects),
+            selectinload(models.Therapy.risk_rules),
+            selectinload(models.Therapy.costs),
+            selectinload(models.Therapy.availability),
+        )
+        .order_by(models.Therapy.id)
+    ).all()
+    conditions = session.scalars(
+        select(models.Condition)
+        .options(selectinload(models.Condition.codes))
+        .order_by(models.Condition.id)
+    ).all()
+    indications = session.scalars(
+        select(models.Indication)
+        .options(selectinload(models.Indication.figures))
+        .order_by(models.Indication.therapy_id, models.Indication.condition_id)
+    ).all()
+    sources = session.scalars(select(models.Source).order_by(models.Source.id)).all()
+    factors = session.scalars(select(models.RiskFactor.id).order_by(models.RiskFactor.id)).all()
+
+    return CatalogSnapshot(
+        version=version,
+        therapies=tuple(_therapy(t) for t in therapies),
+        conditions=tuple(
+            Condition(id=c.id, name=c.name, codes=tuple((k.system, k.code) for k in c.codes))
+            for c in conditions
+        ),
+        indications=tuple(_indication(i) for i in indications),
+        costs=tuple(_cost(c) for t in therapies for c in t.costs),
+        availability=tuple(_availability(a) for t in therapies for a in t.availability),
+        risk_rules=tuple(_risk_rule(r) for t in therapies for r in t.risk_rules),
+        adverse_effects=tuple(_adverse_effect(e) for t in therapies for e in t.adverse_effects),
+        sources={s.id: _source(s) for s in sources},
+        scales=scales_from_params(scales_row.params),
+        risk_factors=frozenset(factors),
+    )
+
+
+def scales_from_params(params: dict[str, object]) -> Scales:
+    def number(key: str) -> float:
+        value = params[key]
+        assert isinstance(value, int | float), key
+        return float(value)
+
+    def mapping(key: str) -> dict[str, float]:
+        value = params[key]
+        assert isinstance(value, dict), key
+        return {str(k): float(v) for k, v in value.items()}
+
+    return Scales(
+        status_value={IndicationStatus(k): v for k, v in mapping("status_value").items()},
+        certainty_factor={Certainty(k): v for k, v in mapping("certainty_factor").items()},
+        serious_per_100_worst=number("serious_per_100_worst"),
+        common_per_100_worst=number("common_per_100_worst"),
+        serious_share=number("serious_share"),
+        hours_per_month_worst=number("hours_per_month_worst"),
+        needles_per_month_worst=number("needles_per_month_worst"),
+        needle_share=number("needle_share"),
+        default_travel_hours=number("default_travel_hours"),
+        annual_cost_ceiling=mapping("annual_cost_ceiling"),
+        availability_value={
+            AvailabilityStatus(k): v for k, v in mapping("availability_value").items()
+        },
+        lead_time_days_worst=number("lead_time_days_worst"),
+        onset_days_worst=number("onset_days_worst"),
+        urgent_onset_days=number("urgent_onset_days"),
+        unknown_value=number("unknown_value"),
+    )
+
+
+def _source(row: models.Source) -> Source:
+    return Source(
+        id=row.id,
+        citation=row.citation,
+        year=row.year,
+        url=row.url,
+        identifier=row.identifier,
+        kind=row.kind,
+        verified=row.verified,
+    )
+
+
+def _therapy(row: models.Therapy) -> TherapyProfile:
+    return TherapyProfile(
+        id=row.id,
+        name=row.name,
+        modality=row.modality,
+        route=row.route,
+        care_settings=frozenset(CareSetting(s) for s in row.care_settings),
+        summary=row.summary,
+        source_id=row.source_id,
+        home_after_supervised=row.home_after_supervised,
+        home_rule_source_id=row.home_rule_source_id,
+        hours_per_session=row.hours_per_session,
+        sessions_per_month=row.sessions_per_month,
+        needles_per_session=row.needles_per_session,
+        onset_days=row.onset_days,
+    )
+
+
+def _indication(row: models.Indication) -> Indication:
+    return Indication(
+        therapy_id=row.therapy_id,
+        condition_id=row.condition_id,
+        status=IndicationStatus(row.status),
+        certainty=Certainty(row.certainty),
+        source_id=row.source_id,
+        evidence_grade=row.evidence_grade,
+        population=row.population,
+        onset_days=row.onset_days,
+        sessions_per_month=row.sessions_per_month,
+        hours_per_session=row.hours_per_session,
+        courses_per_year=row.courses_per_year,
+        figures=tuple(
+            OutcomeFigure(
+                outcome=f.outcome,
+                population=f.population,
+                time_horizon=f.time_horizon,
+                treated_per_100=f.treated_per_100,
+                source_id=f.source_id,
+                comparator=f.comparator,
+                comparator_per_100=f.comparator_per_100,
+                higher_is_better=f.higher_is_better,
+                uncertainty=f.uncertainty,
+            )
+            for f in row.figures
+        ),
+        note=row.note,
+    )
+
+
+def _cost(row: models.Cost) -> Cost:
+    return Cost(
+        therapy_id=row.therapy_id,
+        amount=row.amount,
+        currency=row.currency,
+        basis=CostBasis(row.basis),
+        region=row.region,
+        year=row.year,
+        source_id=row.source_id,
+        condition_id=row.condition_id,
+        note=row.note,
+    )
+
+
+def _availability(row: models.Availability) -> Availability:
+    return Availability(
+        therapy_id=row.therapy_id,
+        region=row.region,
+        status=AvailabilityStatus(row.status),
+        source_id=row.source_id,
+        lead_time_days=row.lead_time_days,
+        as_of=row.as_of,
+        note=row.note,
+    )
+
+
+def _risk_rule(row: models.RiskRule) -> RiskRule:
+    return RiskRule(
+        id=row.id,
+        therapy_id=row.therapy_id,
+        code=row.code,
+        attribute=PatientAttribute(row.attribute),
+        operator=Operator(row.operator),
+        value=row.value,
+        severity=Severity(row.severity),
+        message=row.message,
+        source_id=row.source_id,
+        condition_id=row.condition_id,
+        safety_penalty=row.safety_penalty,
+    )
+
+
+def _adverse_effect(row: models.AdverseEffect) -> AdverseEffect:
+    return AdverseEffect(
+        therapy_id=row.therapy_id,
+        name=row.name,
+        serious=row.serious,
+        timing=row.timing,
+        source_id=row.source_id,
+        frequency=row.frequency,
+        per_100=row.per_100,
+    )

@@ -1,0 +1,99 @@
+"""The README's run command, as a new user would run it: `tada serve` from an empty folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TADA_")}
+    env["TADA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'tada.db'}"
+    return env
+
+
+def _tada(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        cwd=tmp_path,
+        env=_env(tmp_path) | {"PYTHONPATH": str(Path(__file__).parent.parent)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_serve_migrates_seeds_and_is_ready_within_10_seconds(tmp_path: Path) -> None:
+    port = _free_port()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(tmp_path) | {"PYTHONPATH": str(Path(__file__).parent.parent)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        ready = None
+        while time.monotonic() - started < 10:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                if ready.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        assert ready is not None, "no answer within 10 s"
+        assert ready.status_code == 200, "not ready within 10 s"
+        therapies = httpx.get(f"http://127.0.0.1:{port}/v1/therapies", timeout=5).json()["items"]
+        assert {"ivig", "scig", "plasma-exchange", "hsct", "rituximab"} <= {
+            t["id"] for t in therapies
+        }
+        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+    assert (tmp_path / "tada.db").exists()
+
+
+def test_keys_and_catalog_commands(tmp_path: Path) -> None:
+    upgraded = _tada("db", "upgrade", tmp_path=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    seed = Path(__file__).parent.parent / "db" / "catalog" / "seed.yaml"
+    loaded = _tada("catalog", "load", str(seed), tmp_path=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "catalog version 1" in loaded.stdout
+    exported = _tada("catalog", "export", "-o", "out.yaml", tmp_path=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "ivig" in (tmp_path / "out.yaml").read_text()
+    key = _tada("keys", "create", "--role", "curator", "--name", "pharmacist", tmp_path=tmp_path)
+    assert key.returncode == 0
+    assert key.stdout.startswith("tada_")
+    listed = _tada("keys", "list", tmp_path=tmp_path)
+    assert "curator\tpharmacist\tactive" in listed.stdout
+
+
+@pytest.mark.parametrize("content", ["format: 1\n", "not: [valid"])
+def test_loading_a_bad_file_fails_cleanly(tmp_path: Path, content: str) -> None:
+    assert _tada("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    result = _tada("catalog", "load", str(bad), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "error:" in result.stderr
