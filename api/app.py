@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestLogMiddleware
-from api.routers import catalog, curation, health, score
+from api.routers import bench, catalog, curation, health, score
 from api.settings import Settings, get_settings
 from db.session import make_engine, make_session_factory
 
@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(curation.router)
     app.include_router(score.router)
+    if settings.bench_endpoints:
+        app.include_router(bench.router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -15,10 +15,6 @@ from api.errors import PROBLEM_BASE, PROBLEM_JSON
 log = logging.getLogger("tada.access")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Refuse bodies over the limit with 413, whether Content-Length says so or the stream does.
 
@@ -40,29 +36,37 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send_413(send, limit)
             return
+        if declared is not None:
+            # The server holds the body to its declared length, so it cannot exceed the limit.
+            await self.app(scope, receive, send)
+            return
+        # No length declared (chunked): read up to the limit before the app sees anything, since
+        # FastAPI would turn an error raised mid-read into a 400.
+        chunks: list[bytes] = []
         received = 0
-        response_started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not response_started:
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
                 await _send_413(send, limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _send_413(send: Send, limit: int) -> None:

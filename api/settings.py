@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     batch_max_cases: int = Field(default=10_000, ge=1)
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
+    bench_endpoints: bool = False
 
     # CDS Hooks (see README "EHR integration")
     cds_jwt_disabled: bool = False
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     cds_fhir_timeout_seconds: float = Field(default=3.0, gt=0)
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
     sdm_link_url: str | None = None
+    cds_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

@@ -1,0 +1,27 @@
+"""The engine's exceptions: one base class, so a caller can catch everything the engine raises.
+
+```
+ScoringError
+├── InvalidWeights     importance ratings outside 0-10, not finite, or all zero
+├── UnknownCondition   the case names a condition the catalog snapshot does not hold
+└── InvalidRule        a catalog risk rule the evaluator cannot read (a curation error)
+```
+"""
+
+from __future__ import annotations
+
+
+class ScoringError(Exception):
+    """Base class of every error the decision engine raises."""
+
+
+class InvalidWeights(ScoringError):
+    """The importance ratings cannot be turned into weights (out of range, not finite, all zero)."""
+
+
+class UnknownCondition(ScoringError):
+    """The patient case names a condition id that is not in the catalog snapshot."""
+
+
+class InvalidRule(ScoringError):
+    """A risk rule combines an attribute, operator and value the evaluator does not define."""

@@ -1,0 +1,281 @@
+"""Clinical behaviour of POST /v1/score, read like the guidelines, against the seed catalog.
+
+The first tests walk the catalog itself: every harmful or ineffective pair, every absolute and
+every relative risk rule. So a curator who adds a rule gets it checked without writing a test.
+The rest are realistic patient cases written from `clinical-reference.md`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+EXCLUDED_STATUSES = {"not_recommended", "harmful", "no_role"}
+
+
+def score(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/v1/score", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def ranked_ids(result: dict[str, Any]) -> list[str]:
+    return [option["therapy_id"] for option in result["ranked"]]
+
+
+def excluded_reasons(result: dict[str, Any], therapy_id: str) -> dict[str, dict[str, Any]]:
+    for exclusion in result["excluded"]:
+        if exclusion["therapy_id"] == therapy_id:
+            return {r["code"]: r for r in exclusion["reasons"]}
+    return {}
+
+
+def option(result: dict[str, Any], therapy_id: str) -> dict[str, Any]:
+    return next(o for o in result["ranked"] if o["therapy_id"] == therapy_id)
+
+
+def triggering_patient(rule: dict[str, Any]) -> dict[str, Any]:
+    """A patient for whom exactly this rule applies (every other attribute unknown)."""
+    attribute, operator, value = rule["attribute"], rule["operator"], rule["value"]
+    if attribute == "risk_factor":
+        return {"risk_factors": [value]}
+    if attribute == "pregnant":
+        return {"pregnant": value}
+    field = {"igg_trough": "igg_trough"}.get(attribute, attribute)
+    nudge = {"lt": -1, "le": 0, "gt": 1, "ge": 0, "eq": 0}[operator]
+    return {field: max(0, float(value) + nudge)}
+
+
+def applicable_condition(
+    client: TestClient, rule: dict[str, Any], ranked_statuses: bool
+) -> str | None:
+    """The rule's condition, or any condition where the therapy is (or is not) applicable."""
+    if rule["condition"] is not None:
+        return str(rule["condition"])
+    indications = client.get(f"/v1/indications?therapy={rule['therapy']}").json()["items"]
+    for indication in indications:
+        if (indication["status"] not in EXCLUDED_STATUSES) == ranked_statuses:
+            return str(indication["condition"])
+    return None
+
+
+def all_rules(client: TestClient) -> list[dict[str, Any]]:
+    return [r for t in client.get("/v1/therapies").json()["items"] for r in t["risk_rules"]]
+
+
+# --- Applicability: guidelines' harmful and ineffective pairs are never ranked -------------
+
+
+def test_every_harmful_or_ineffective_pair_is_excluded_with_its_source(client: TestClient) -> None:
+    pairs = [
+        i for i in client.get("/v1/indications").json()["items"] if i["status"] in EXCLUDED_STATUSES
+    ]
+    assert len(pairs) >= 8, "the seed catalog records the guideline's harmful/ineffective pairs"
+    for indication in pairs:
+        result = score(client, {"condition": indication["condition"]})
+        assert indication["therapy"] not in ranked_ids(result)
+        reasons = excluded_reasons(result, indication["therapy"])
+        assert indication["status"] in reasons, (indication, reasons)
+        assert reasons[indication["status"]]["source"] == indication["source"]
+        assert reasons[indication["status"]]["citation"]
+
+
+def test_a_therapy_with_no_indication_is_excluded(client: TestClient) -> None:
+    result = score(client, {"condition": "mmn"})
+    indicated = {i["therapy"] for i in client.get("/v1/indications?condition=mmn").json()["items"]}
+    for therapy in client.get("/v1/therapies").json()["items"]:
+        if therapy["id"] not in indicated:
+            assert "no_indication" in excluded_reasons(result, therapy["id"])
+
+
+# --- Risk rules, walked from the catalog --------------------------------------------------
+
+
+def test_every_absolute_rule_excludes_with_its_code_and_source(client: TestClient) -> None:
+    rules = [r for r in all_rules(client) if r["severity"] == "absolute"]
+    assert rules, "the seed catalog has absolute contraindications"
+    checked = 0
+    for rule in rules:
+        condition = applicable_condition(client, rule, ranked_statuses=True)
+        if condition is None:
+            continue
+        result = score(client, {"condition": condition, "patient": triggering_patient(rule)})
+        reasons = excluded_reasons(result, rule["therapy"])
+        assert rule["code"] in reasons, (rule["id"], reasons)
+        assert reasons[rule["code"]]["source"] == rule["source"]
+        assert reasons[rule["code"]]["message"] == rule["message"]
+        checked += 1
+    assert checked >= 1
+
+
+def test_every_relative_rule_cautions_and_lowers_safety(client: TestClient) -> None:
+    rules = [r for r in all_rules(client) if r["severity"] == "relative"]
+    assert len(rules) >= 5
+    checked = 0
+    for rule in rules:
+        condition = applicable_condition(client, rule, ranked_statuses=True)
+        if condition is None:
+            continue
+        baseline = score(client, {"condition": condition})
+        flagged = score(client, {"condition": condition, "patient": triggering_patient(rule)})
+        if rule["therapy"] not in ranked_ids(baseline) or rule["therapy"] not in ranked_ids(
+            flagged
+        ):
+            continue  # excluded for this patient by something else (e.g. an age rule)
+        before = option(baseline, rule["therapy"])
+        after = option(flagged, rule["therapy"])
+        codes = {c["code"]: c for c in after["cautions"]}
+        assert rule["code"] in codes, (rule["id"], codes)
+        assert codes[rule["code"]]["source"] == rule["source"]
+        if rule["safety_penalty"] > 0 and before["criteria"]["safety"]["value"] > 0:
+            assert after["criteria"]["safety"]["value"] < before["criteria"]["safety"]["value"]
+        checked += 1
+    assert checked >= 5
+
+
+# --- Realistic cases ---------------------------------------------------------------------
+
+
+def test_cidp_adult_with_low_egfr_and_clots_who_wants_home_care(client: TestClient) -> None:
+    """The DESIGN.md example: IVIG is ranked with renal and thrombosis cautions; hospital-only
+    options are excluded because the patient accepts home care only."""
+    result = score(
+        client,
+        {
+            "condition": "cidp",
+            "patient": {
+                "age_years": 52,
+                "weight_kg": 80,
+                "egfr": 25,
+                "pregnant": False,
+                "risk_factors": ["thrombosis_history"],
+                "prior_supervised_infusions": 0,
+            },
+            "preferences": {"settings": ["home"], "region": "US"},
+        },
+    )
+    assert "plasma-exchange" not in ranked_ids(result)
+    assert "care_setting_unavailable" in excluded_reasons(result, "plasma-exchange")
+    assert "care_setting_unavailable" in excluded_reasons(
+        result, "hsct"
+    ) or "hsct" not in ranked_ids(result)
+    ivig_cautions = {c["code"] for c in option(result, "ivig")["cautions"]}
+    assert len(ivig_cautions) >= 2
+    assert "home_after_supervised_infusions" in ivig_cautions
+    assert result["catalog_version"] >= 1
+    for ranked in result["ranked"]:
+        assert set(ranked["criteria"]) == {
+            "efficacy",
+            "safety",
+            "convenience",
+            "cost",
+            "availability",
+            "onset",
+        }
+        total = sum(c["contribution"] for c in ranked["criteria"].values())
+        assert abs(total - ranked["score"]) < 1e-5
+
+
+def test_home_infusion_counts_once_supervised_infusions_are_done(client: TestClient) -> None:
+    body: dict[str, Any] = {"condition": "pi", "preferences": {"settings": ["home"]}}
+    new = score(client, {**body, "patient": {"age_years": 30, "prior_supervised_infusions": 0}})
+    settled = score(client, {**body, "patient": {"age_years": 30, "prior_supervised_infusions": 4}})
+    ivig_new, ivig_settled = option(new, "ivig"), option(settled, "ivig")
+    assert "home_after_supervised_infusions" in {c["code"] for c in ivig_new["cautions"]}
+    assert "home_after_supervised_infusions" not in {c["code"] for c in ivig_settled["cautions"]}
+    assert (
+        ivig_settled["criteria"]["convenience"]["value"]
+        > ivig_new["criteria"]["convenience"]["value"]
+    )
+
+
+def test_child_with_primary_immunodeficiency(client: TestClient) -> None:
+    result = score(client, {"condition": "pi", "patient": {"age_years": 6, "weight_kg": 20}})
+    ranked = ranked_ids(result)
+    assert {"ivig", "scig"} <= set(ranked)
+    assert "plasma-exchange" not in ranked
+    assert "rituximab" not in ranked
+    assert excluded_reasons(result, "plasma-exchange")
+    assert any("in 100" in text for text in option(result, "ivig")["outcomes"])
+
+
+def test_mmn_never_offers_plasma_exchange_or_steroids(client: TestClient) -> None:
+    result = score(client, {"condition": "mmn", "patient": {"age_years": 45}})
+    assert ranked_ids(result)[0] == "ivig" or "ivig" in ranked_ids(result)
+    for therapy in ("plasma-exchange", "corticosteroids"):
+        assert therapy not in ranked_ids(result)
+        assert set(excluded_reasons(result, therapy)) & {"harmful", "not_recommended"}
+
+
+def test_ms_excludes_ivig(client: TestClient) -> None:
+    result = score(client, {"condition": "ms", "patient": {"age_years": 34}})
+    assert "ivig" not in ranked_ids(result)
+    assert set(excluded_reasons(result, "ivig")) & EXCLUDED_STATUSES
+
+
+def test_child_with_itp_and_no_bleeding_sees_observation(client: TestClient) -> None:
+    result = score(client, {"condition": "itp", "patient": {"age_years": 7, "platelet_count": 25}})
+    assert "observation" in ranked_ids(result)
+    observation = option(result, "observation")
+    assert observation["criteria"]["cost"]["value"] == 1.0
+
+
+def test_iga_deficiency_with_anti_iga_excludes_ivig(client: TestClient) -> None:
+    result = score(
+        client,
+        {
+            "condition": "pi",
+            "patient": {"age_years": 40, "risk_factors": ["iga_deficiency_with_anti_iga"]},
+        },
+    )
+    assert "ivig" not in ranked_ids(result)
+    reasons = excluded_reasons(result, "ivig")
+    assert reasons
+    assert all(r["source"] for r in reasons.values())
+
+
+def test_urgency_cautions_slow_options_and_favours_fast_ones(client: TestClient) -> None:
+    body: dict[str, Any] = {
+        "condition": "itp",
+        "patient": {"age_years": 50, "platelet_count": 8},
+        "weights": {
+            "onset": 10,
+            "efficacy": 5,
+            "safety": 5,
+            "convenience": 1,
+            "cost": 1,
+            "availability": 1,
+        },
+    }
+    calm = score(client, {**body, "preferences": {"urgent": False}})
+    urgent = score(client, {**body, "preferences": {"urgent": True}})
+    slow = [o for o in urgent["ranked"] if "slow_onset" in {c["code"] for c in o["cautions"]}]
+    assert slow, "some ITP option (e.g. rituximab) takes weeks"
+    assert not any("slow_onset" in {c["code"] for c in o["cautions"]} for o in calm["ranked"])
+    fast_first = urgent["ranked"][0]
+    assert "slow_onset" not in {c["code"] for c in fast_first["cautions"]}
+
+
+def test_a_budget_cap_excludes_what_costs_more(client: TestClient) -> None:
+    result = score(
+        client, {"condition": "cidp", "preferences": {"region": "US", "max_annual_cost": 1000}}
+    )
+    over = [e for e in result["excluded"] if "over_budget" in {r["code"] for r in e["reasons"]}]
+    assert over
+    assert "ivig" in {e["therapy_id"] for e in over}
+
+
+def test_no_advice_wording_anywhere(client: TestClient) -> None:
+    for condition in ("pi", "cidp", "mmn", "itp", "ms", "gbs", "mg"):
+        response = client.post("/v1/score", json={"condition": condition})
+        text = response.text.lower()
+        for word in (
+            "we recommend",
+            "recommended for you",
+            "you should",
+            "best option",
+            "best choice",
+        ):
+            assert word not in text, (condition, word)

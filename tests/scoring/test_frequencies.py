@@ -1,0 +1,72 @@
+"""Outcome figures as natural-frequency sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.frequencies import per_100, statement
+from scoring.model import OutcomeFigure
+
+
+def figure(**overrides: object) -> OutcomeFigure:
+    values: dict[str, object] = {
+        "outcome": "improved disability",
+        "population": "adults with CIDP",
+        "time_horizon": "24 weeks",
+        "treated_per_100": 54.0,
+        "source_id": "ice-trial",
+        "comparator": "placebo",
+        "comparator_per_100": 21.0,
+    }
+    values.update(overrides)
+    return OutcomeFigure(**values)  # type: ignore[arg-type]
+
+
+def test_the_ice_trial_sentence() -> None:
+    assert statement(figure()) == (
+        "About 54 in 100 people (adults with CIDP) had improved disability after 24 weeks, "
+        "against about 21 in 100 with placebo."
+    )
+
+
+@pytest.mark.parametrize(
+    ("x", "words"),
+    [
+        (0.0, "0"),
+        (0.3, "fewer than 1"),
+        (1.0, "about 1"),
+        (2.5, "about 3"),
+        (53.6, "about 54"),
+        (99.2, "more than 99"),
+        (100.0, "100"),
+    ],
+)
+def test_counts_are_whole_numbers_except_near_0_and_100(x: float, words: str) -> None:
+    assert per_100(x) == words
+
+
+def test_rare_events_and_a_horizon_with_its_own_preposition() -> None:
+    text = statement(
+        figure(
+            outcome="a serious infusion reaction",
+            time_horizon="within 1 year",
+            treated_per_100=0.4,
+            comparator=None,
+            comparator_per_100=None,
+            uncertainty="wide confidence interval.",
+        )
+    )
+    assert text == (
+        "Fewer than 1 in 100 people (adults with CIDP) had a serious infusion reaction within "
+        "1 year. Uncertainty: wide confidence interval."
+    )
+
+
+def test_a_comparator_without_a_name() -> None:
+    assert "with the comparison group" in statement(figure(comparator=None))
+
+
+def test_no_advice_words() -> None:
+    text = statement(figure()).lower()
+    for word in ("recommend", "should", "best"):
+        assert word not in text
