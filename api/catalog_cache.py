@@ -33,6 +33,13 @@ class CatalogCache:
         self._snapshot: CatalogSnapshot | None = None
         self._checked_at = float("-inf")
 
+    def fresh(self) -> CatalogSnapshot | None:
+        """The snapshot if no version check is due, else None (then call `get`)."""
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() - self._checked_at < self._refresh_seconds:
+            return snapshot
+        return None
+
     def get(self) -> CatalogSnapshot:
         snapshot = self._snapshot
         if snapshot is not None and self._clock() - self._checked_at < self._refresh_seconds:

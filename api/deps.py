@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,13 +18,16 @@ from db.keys import ROLES, find_key
 from db.session import WRITE_OPTIONS
 from scoring.model import CatalogSnapshot
 
+# The light dependencies are `async def`: FastAPI runs a sync dependency in the thread pool,
+# and a thread hop per dependency costs more than the scoring itself on the hot path.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.session_factory
     return factory
 
@@ -35,13 +39,19 @@ def get_session(
         yield session
 
 
-def get_catalog_cache(request: Request) -> CatalogCache:
+async def get_catalog_cache(request: Request) -> CatalogCache:
     cache: CatalogCache = request.app.state.catalog_cache
     return cache
 
 
-def get_snapshot(cache: Annotated[CatalogCache, Depends(get_catalog_cache)]) -> CatalogSnapshot:
-    return cache.get()
+async def get_snapshot(
+    cache: Annotated[CatalogCache, Depends(get_catalog_cache)],
+) -> CatalogSnapshot:
+    """The cached snapshot; only a due version check goes to the database (off the loop)."""
+    snapshot = cache.fresh()
+    if snapshot is None:
+        snapshot = await run_in_threadpool(cache.get)
+    return snapshot
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -141,14 +151,16 @@ def require_role(minimum: str) -> object:
     return dependency
 
 
-def reader(
+async def reader(
     request: Request,
     settings: SettingsDep,
     factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
     presented: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
     """Reads are open unless `TADA_READ_REQUIRES_KEY` is set; a key, if sent, must be valid."""
-    principal = _authenticate(request, factory, presented)
+    principal = None
+    if presented or request.headers.get("authorization"):
+        principal = await run_in_threadpool(_authenticate, request, factory, presented)
     if principal is None:
         if settings.read_requires_key:
             raise Unauthorized(

@@ -6,23 +6,12 @@ way in produces the same case for the same facts and every way out the same shap
 
 from __future__ import annotations
 
-from scoring.errors import InvalidWeights
-from scoring.weights import DEFAULT_RATINGS
+import json
+from typing import Any
 
 from api.errors import InvalidInput, NotFound
-from api.schemas.score import (
-    CitationOut,
-    Coding,
-    ConditionOut,
-    CriterionOut,
-    ExcludedOut,
-    RankedOut,
-    ReasonOut,
-    ScoreRequest,
-    ScoreResponse,
-    StabilityOut,
-    WeightRangeOut,
-)
+from api.schemas.score import ORDERING_BASIS, Coding, ScoreRequest, ScoreResponse
+from scoring.errors import InvalidWeights
 from scoring.model import (
     CatalogSnapshot,
     Condition,
@@ -33,6 +22,7 @@ from scoring.model import (
     Result,
     Weights,
 )
+from scoring.weights import DEFAULT_RATINGS
 
 CONDITION_HELP = (
     "GET /v1/conditions lists the condition ids and their ICD-10-CM and SNOMED CT codes; "
@@ -100,67 +90,86 @@ def case_from_request(
     return case, preferences, Weights(ratings=ratings)
 
 
-def _reason(reason: Reason, snapshot: CatalogSnapshot) -> ReasonOut:
+def _reason(reason: Reason, snapshot: CatalogSnapshot) -> dict[str, Any]:
     source = snapshot.sources.get(reason.source) if reason.source else None
-    return ReasonOut(
-        code=reason.code,
-        message=reason.message,
-        source=reason.source,
-        citation=source.citation if source else None,
-    )
+    return {
+        "code": reason.code,
+        "message": reason.message,
+        "source": reason.source,
+        "citation": source.citation if source else None,
+    }
+
+
+def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
+    """The `ScoreResponse` shape as plain JSON-ready values.
+
+    The hot path serialises this dict directly: building and validating the pydantic response
+    model cost more than the scoring itself. `tests/api` validate these bodies against
+    `ScoreResponse`, so the documented schema and the bytes cannot drift apart.
+    """
+    condition = next(c for c in snapshot.conditions if c.id == result.condition_id)
+    return {
+        "catalog_version": result.catalog_version,
+        "method": result.method.value,
+        "condition": {"id": condition.id, "name": condition.name},
+        "ordering_basis": ORDERING_BASIS,
+        "weights": {c.value: w for c, w in result.weights.items()},
+        "ranked": [
+            {
+                "therapy_id": option.therapy_id,
+                "name": option.name,
+                "rank": option.rank,
+                "score": option.score,
+                "criteria": {
+                    c.value: {
+                        "value": s.value,
+                        "weight": s.weight,
+                        "contribution": s.contribution,
+                        "explanation": s.explanation,
+                    }
+                    for c, s in option.criteria.items()
+                },
+                "cautions": [_reason(r, snapshot) for r in option.cautions],
+                "evidence": [
+                    {"source_id": e.source_id, "citation": e.citation, "year": e.year, "url": e.url}
+                    for e in option.evidence
+                ],
+                "outcomes": list(option.outcomes),
+            }
+            for option in result.ranked
+        ],
+        "excluded": [
+            {
+                "therapy_id": e.therapy_id,
+                "name": e.name,
+                "reasons": [_reason(r, snapshot) for r in e.reasons],
+            }
+            for e in result.excluded
+        ],
+        "stability": {
+            "top_therapy_id": result.stability.top_therapy_id,
+            "margin": result.stability.margin,
+            "weight_ranges": [
+                {
+                    "criterion": r.criterion.value,
+                    "weight": r.weight,
+                    "lower": r.lower,
+                    "upper": r.upper,
+                }
+                for r in result.stability.weight_ranges
+            ],
+        },
+        "unknown": list(result.unknown),
+    }
 
 
 def response_from_result(result: Result, snapshot: CatalogSnapshot) -> ScoreResponse:
-    condition = next(c for c in snapshot.conditions if c.id == result.condition_id)
-    return ScoreResponse(
-        catalog_version=result.catalog_version,
-        method=result.method,
-        condition=ConditionOut(id=condition.id, name=condition.name),
-        weights={c.value: w for c, w in result.weights.items()},
-        ranked=[
-            RankedOut(
-                therapy_id=option.therapy_id,
-                name=option.name,
-                rank=option.rank,
-                score=option.score,
-                criteria={
-                    c.value: CriterionOut(
-                        value=s.value,
-                        weight=s.weight,
-                        contribution=s.contribution,
-                        explanation=s.explanation,
-                    )
-                    for c, s in option.criteria.items()
-                },
-                cautions=[_reason(r, snapshot) for r in option.cautions],
-                evidence=[
-                    CitationOut(source_id=e.source_id, citation=e.citation, year=e.year, url=e.url)
-                    for e in option.evidence
-                ],
-                outcomes=list(option.outcomes),
-            )
-            for option in result.ranked
-        ],
-        excluded=[
-            ExcludedOut(
-                therapy_id=e.therapy_id,
-                name=e.name,
-                reasons=[_reason(r, snapshot) for r in e.reasons],
-            )
-            for e in result.excluded
-        ],
-        stability=StabilityOut(
-            top_therapy_id=result.stability.top_therapy_id,
-            margin=result.stability.margin,
-            weight_ranges=[
-                WeightRangeOut(
-                    criterion=r.criterion.value, weight=r.weight, lower=r.lower, upper=r.upper
-                )
-                for r in result.stability.weight_ranges
-            ],
-        ),
-        unknown=list(result.unknown),
-    )
+    return ScoreResponse.model_validate(result_body(result, snapshot))
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """Compact, deterministic JSON: the same result always gives the same bytes."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def weights_error(exc: InvalidWeights) -> InvalidInput:

@@ -111,7 +111,9 @@ def run_wrk(url: str, body: bytes, *, seconds: int, connections: int) -> dict[st
     return result
 
 
-async def _httpx_load(url: str, body: bytes, *, seconds: float, connections: int) -> dict[str, float]:
+async def _httpx_load(
+    url: str, body: bytes, *, seconds: float, connections: int
+) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -273,13 +275,19 @@ def main() -> int:
 
         score_body = json.dumps(SCORE_CASE).encode()
         echo_body = padded_echo_body(SCORE_CASE)
-        check = httpx.post(f"{base}/v1/score", content=score_body, headers={"content-type": "application/json"})
+        check = httpx.post(
+            f"{base}/v1/score", content=score_body, headers={"content-type": "application/json"}
+        )
         check.raise_for_status()
         # warm-up
         load(f"{base}/v1/score", score_body, seconds=1, connections=args.connections)
         load(f"{base}/bench/echo", echo_body, seconds=1, connections=args.connections)
-        results["score"] = load(f"{base}/v1/score", score_body, seconds=seconds, connections=args.connections)
-        results["echo"] = load(f"{base}/bench/echo", echo_body, seconds=seconds, connections=args.connections)
+        results["score"] = load(
+            f"{base}/v1/score", score_body, seconds=seconds, connections=args.connections
+        )
+        results["echo"] = load(
+            f"{base}/bench/echo", echo_body, seconds=seconds, connections=args.connections
+        )
         results["batch"] = batch_run(base, cases=10_000)
 
         body = cds_body()
@@ -290,9 +298,17 @@ def main() -> int:
                 headers={"content-type": "application/json"},
             )
             if probe.status_code == 200:
-                load(f"{base}/cds-services/tada-patient-view", body, seconds=1, connections=args.connections)
+                load(
+                    f"{base}/cds-services/tada-patient-view",
+                    body,
+                    seconds=1,
+                    connections=args.connections,
+                )
                 results["cds_patient_view"] = load(
-                    f"{base}/cds-services/tada-patient-view", body, seconds=seconds, connections=args.connections
+                    f"{base}/cds-services/tada-patient-view",
+                    body,
+                    seconds=seconds,
+                    connections=args.connections,
                 )
                 results["cds_echo"] = load(
                     f"{base}/bench/echo", body, seconds=seconds, connections=args.connections
@@ -316,23 +332,49 @@ def main() -> int:
 def report(r: dict[str, Any]) -> None:
     score, echo = r["score"], r["echo"]
     rows = [
-        ("POST /v1/score", f"{score['rps']:.0f} req/s, p50 {score['p50']:.2f} ms, p99 {score['p99']:.2f} ms", ""),
-        ("POST /bench/echo (same body size)", f"{echo['rps']:.0f} req/s, p50 {echo['p50']:.2f} ms, p99 {echo['p99']:.2f} ms", ""),
+        (
+            "POST /v1/score",
+            f"{score['rps']:.0f} req/s, p50 {score['p50']:.2f} ms, p99 {score['p99']:.2f} ms",
+            "",
+        ),
+        (
+            "POST /bench/echo (same body size)",
+            f"{echo['rps']:.0f} req/s, p50 {echo['p50']:.2f} ms, p99 {echo['p99']:.2f} ms",
+            "",
+        ),
         ("score / echo throughput", f"{score['rps'] / echo['rps']:.2f}x", ">= 0.8x"),
         ("score p99 / echo p99", f"{score['p99'] / echo['p99']:.2f}x", "<= 2x"),
-        ("engine alone (one core)", f"{r['engine']['cases_per_second']:.0f} cases/s", ">= 20,000 cases/s"),
-        ("10,000-case batch", f"{r['batch']['seconds']:.2f} s ({r['batch']['lines']} lines)", "<= 2 s"),
+        (
+            "engine alone (one core)",
+            f"{r['engine']['cases_per_second']:.0f} cases/s",
+            ">= 20,000 cases/s",
+        ),
+        (
+            "10,000-case batch",
+            f"{r['batch']['seconds']:.2f} s ({r['batch']['lines']} lines)",
+            "<= 2 s",
+        ),
         ("service RSS after the runs", f"{r['rss_mb']:.0f} MB", "<= 150 MB"),
     ]
     cds = r.get("cds_patient_view")
     if cds and "rps" in cds:
         cds_echo = r["cds_echo"]
         rows += [
-            ("CDS patient-view (~20 resources)", f"{cds['rps']:.0f} req/s, p50 {cds['p50']:.2f} ms, p99 {cds['p99']:.2f} ms", "p99 < 50 ms"),
-            ("POST /bench/echo (same body)", f"{cds_echo['rps']:.0f} req/s, p99 {cds_echo['p99']:.2f} ms", ""),
+            (
+                "CDS patient-view (~20 resources)",
+                f"{cds['rps']:.0f} req/s, p50 {cds['p50']:.2f} ms, p99 {cds['p99']:.2f} ms",
+                "p99 < 50 ms",
+            ),
+            (
+                "POST /bench/echo (same body)",
+                f"{cds_echo['rps']:.0f} req/s, p99 {cds_echo['p99']:.2f} ms",
+                "",
+            ),
             ("patient-view / echo throughput", f"{cds['rps'] / cds_echo['rps']:.2f}x", ">= 0.7x"),
         ]
-    print(f"machine: {r['machine']}; load: {r['load_tool']}, {r['connections']} connections, {r['seconds']} s per run")
+    print(
+        f"machine: {r['machine']}; load: {r['load_tool']}, {r['connections']} connections, {r['seconds']} s per run"
+    )
     print("| measure | figure | target |")
     print("| --- | --- | --- |")
     for name, figure, target in rows:

@@ -14,6 +14,6 @@ router = APIRouter(prefix="/bench", tags=["bench"], include_in_schema=False)
 
 
 @router.post("/echo")
-def echo(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+async def echo(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
     """Echo the parsed body."""
     return body

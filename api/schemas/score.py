@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -177,13 +177,16 @@ class ConditionOut(BaseModel):
     name: str
 
 
+ORDERING_BASIS = (
+    "An ordering of the options by the priorities you stated; it is not a recommendation."
+)
+
+
 class ScoreResponse(BaseModel):
     catalog_version: int
     method: Method
     condition: ConditionOut
-    ordering_basis: Literal[
-        "An ordering of the options by the priorities you stated; it is not a recommendation."
-    ] = "An ordering of the options by the priorities you stated; it is not a recommendation."
+    ordering_basis: str = Field(default=ORDERING_BASIS, description="What the order means")
     weights: dict[str, float]
     ranked: list[RankedOut]
     excluded: list[ExcludedOut]

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.schemas.score import ScoreResponse
 from api.settings import Settings
 
 CRITERIA = ("efficacy", "safety", "convenience", "cost", "availability", "onset")
@@ -38,6 +39,7 @@ def test_the_response_has_the_public_contract_fields(client: TestClient) -> None
     response = client.post("/v1/score", json=EXAMPLE)
     assert response.status_code == 200, response.text
     body = response.json()
+    assert ScoreResponse.model_validate(body).model_dump(mode="json") == body
     assert {"catalog_version", "method", "ranked", "excluded", "stability"} <= set(body)
     assert body["method"] == "weighted_sum"
     assert "not a recommendation" in body["ordering_basis"]
