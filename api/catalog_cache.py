@@ -52,7 +52,9 @@ class CatalogCache:
                 return self._snapshot
             with self._session_factory() as session:
                 version = current_version(session)
-                if self._snapshot is None or self._snapshot.version != version:
+            if self._snapshot is None or self._snapshot.version != version:
+                # A fresh session: the snapshot is read in its own consistent transaction.
+                with self._session_factory() as session:
                     self._snapshot = load_snapshot(session)
             self._checked_at = self._clock()
             return self._snapshot

@@ -58,7 +58,8 @@ FIELDS = {
 }
 
 NEAR_VALID = st.fixed_dictionaries(
-    {"condition": st.sampled_from(["cidp", "pi", "itp", "mmn"])}, optional=FIELDS
+    {"condition": st.sampled_from(["cidp", "pi", "itp", "mmn"])},
+    optional={k: v for k, v in FIELDS.items() if k != "condition"},
 )
 
 FUZZ = settings(
