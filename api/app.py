@@ -13,6 +13,8 @@ from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from api.routers import bench, catalog, curation, health, score
+from api.routers import cds as cds_hooks
+from api.routers import fhir as fhir_intake
 from api.settings import Settings, get_settings
 from db.session import make_engine, make_session_factory
 
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(curation.router)
     app.include_router(score.router)
+    app.include_router(fhir_intake.router)
+    app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
         app.include_router(bench.router)
     app.add_middleware(

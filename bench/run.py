@@ -373,7 +373,8 @@ def report(r: dict[str, Any]) -> None:
             ("patient-view / echo throughput", f"{cds['rps'] / cds_echo['rps']:.2f}x", ">= 0.7x"),
         ]
     print(
-        f"machine: {r['machine']}; load: {r['load_tool']}, {r['connections']} connections, {r['seconds']} s per run"
+        f"machine: {r['machine']}; load: {r['load_tool']}, "
+        f"{r['connections']} connections, {r['seconds']} s per run"
     )
     print("| measure | figure | target |")
     print("| --- | --- | --- |")

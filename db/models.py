@@ -342,3 +342,37 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CdsFeedback(Base):
+    """What a clinician did with a CDS Hooks card (accepted or overridden), for curators.
+
+    One row per (service, card, outcome, timestamp): the spec lets a client send the same
+    feedback more than once, so the unique key makes writes idempotent. No patient identifiers
+    and no tokens are stored; `issuer` and `tenant` come from the verified EHR JWT.
+    """
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (
+        UniqueConstraint(
+            "service_id",
+            "card_uuid",
+            "outcome",
+            "outcome_timestamp",
+            name="uq_cds_feedback_service_id_card_uuid_outcome_timestamp",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(SLUG), index=True)
+    card_uuid: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    outcome_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_suggestions: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    override_reason_system: Mapped[str | None] = mapped_column(String(300))
+    override_reason_code: Mapped[str | None] = mapped_column(String(100))
+    override_reason_display: Mapped[str | None] = mapped_column(Text)
+    user_comment: Mapped[str | None] = mapped_column(Text)
+    issuer: Mapped[str | None] = mapped_column(String(300))
+    tenant: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-NEW_SOURCE = {
+NEW_SOURCE: dict[str, Any] = {
     "id": "test-cost-study-2026",
     "citation": "A cost study used by the tests",
     "year": 2026,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -9,7 +12,7 @@ from api.app import create_app
 from api.settings import Settings
 
 
-def _is_problem(response: object, status: int) -> dict[str, object]:
+def _is_problem(response: Any, status: int) -> dict[str, object]:
     assert response.status_code == status
     headers = response.headers
     assert headers["content-type"] == "application/problem+json"
@@ -40,7 +43,7 @@ def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
 
 def test_body_over_the_limit_is_413(database_url: str) -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         environment="test",
         database_url=database_url,
         max_body_bytes=2048,
@@ -58,13 +61,13 @@ def test_body_over_the_limit_is_413(database_url: str) -> None:
 
 def test_streamed_body_over_the_limit_is_413(database_url: str) -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         environment="test",
         database_url=database_url,
         max_body_bytes=2048,
     )
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for _ in range(10):
             yield b" " * 1000
 

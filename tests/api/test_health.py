@@ -23,7 +23,7 @@ def test_readyz_when_migrated_and_seeded(client: TestClient) -> None:
 
 def test_readyz_is_503_when_the_schema_is_not_at_head(database_url: str) -> None:
     downgrade(database_url, "base")
-    settings = Settings(_env_file=None, environment="test", database_url=database_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, environment="test", database_url=database_url)
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503

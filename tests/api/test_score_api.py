@@ -182,7 +182,7 @@ def test_batch_streams_one_line_per_case_in_order(client: TestClient) -> None:
 def test_batch_refuses_too_many_cases(database_url: str) -> None:
     settings = Settings(
         _env_file=None, environment="test", database_url=database_url, batch_max_cases=2
-    )  # type: ignore[call-arg]
+    )
     with TestClient(create_app(settings)) as small:
         response = small.post("/v1/score/batch", json={"cases": [EXAMPLE] * 3})
     assert response.status_code == 422
@@ -219,7 +219,7 @@ def test_another_process_sees_a_catalog_change(database_url: str, curator_key: s
                     database_url=database_url,
                     catalog_refresh_seconds=0,
                 )
-            )  # type: ignore[call-arg]
+            )
         )
 
     with make() as writer, make() as reader:
