@@ -133,10 +133,13 @@ class HomeRule(Strict):
 
 
 class Administration(Strict):
-    hours_per_session: NonNegative = 0
+    """How a therapy is given. A number left out is *unknown* (the engine then uses the middle
+    value and says so); write 0 only when the source says there is none, e.g. watchful waiting."""
+
+    hours_per_session: NonNegative | None = None
     hours_per_session_range: tuple[NonNegative, NonNegative] | None = None
-    sessions_per_month: NonNegative = 0
-    needles_per_session: NonNegative = 0
+    sessions_per_month: NonNegative | None = None
+    needles_per_session: NonNegative | None = None
     text: str | None = Field(default=None, max_length=4000)
     source: Slug
 

@@ -75,6 +75,21 @@ CERTAINTY_WORDS: dict[Certainty, str] = {
 }
 
 
+# Cautions for catalog gaps: the value is the scale's middle, and the reader is told why.
+SAFETY_DATA_MISSING = Reason(
+    "safety_data_missing",
+    "The catalog has no side-effect frequencies for this therapy yet, so its safety is shown "
+    "as a middle value, not as safe. Ask your care team about its side effects.",
+    None,
+)
+BURDEN_UNKNOWN = Reason(
+    "burden_unknown",
+    "The catalog does not yet record how often or how long this therapy is given, so its "
+    "time burden is shown as a middle value.",
+    None,
+)
+
+
 def clamp(x: float, low: float = 0.0, high: float = 1.0) -> float:
     """`x` limited to [low, high]; NaN (a 0/0 in a ratio) counts as `low`."""
     if x != x:  # NaN
@@ -170,7 +185,9 @@ def safety(
 
     Edge cases: an effect with unknown frequency (`per_100` None) is listed in the catalog but
     cannot be counted; the explanation says how many were not counted. A therapy with no
-    recorded effects (e.g. observation) scores 1 before penalties.
+    effect of known frequency has missing data, not an absence of harm: it takes
+    `scales.unknown_value` and a `safety_data_missing` caution (watchful waiting records a
+    sourced "0 in 100" instead).
 
     Why: summing per-100 frequencies against a fixed worst level keeps the value independent
     of the other options; patient-specific risks are catalog rules, not code.
@@ -178,25 +195,37 @@ def safety(
     serious = sum(e.per_100 for e in adverse_effects if e.serious and e.per_100 is not None)
     common = sum(e.per_100 for e in adverse_effects if not e.serious and e.per_100 is not None)
     uncounted = sum(1 for e in adverse_effects if e.per_100 is None)
+    quantified = len(adverse_effects) - uncounted
     share = clamp(scales.serious_share)
-    base = (
-        1.0
-        - share * ratio(serious, scales.serious_per_100_worst)
-        - (1.0 - share) * ratio(common, scales.common_per_100_worst)
-    )
     penalty = sum(max(0.0, rule.safety_penalty) for rule in cautioning_rules)
+    cautions = tuple(Reason(rule.code, rule.message, rule.source_id) for rule in cautioning_rules)
+    if quantified == 0:
+        # No frequency at all is missing data, not an absence of harm: the middle value.
+        base = scales.unknown_value
+        parts = [
+            "The catalog holds no side-effect frequencies for this therapy, so the middle "
+            f"value {number(base)} is used."
+        ]
+        cautions = (SAFETY_DATA_MISSING, *cautions)
+    else:
+        base = (
+            1.0
+            - share * ratio(serious, scales.serious_per_100_worst)
+            - (1.0 - share) * ratio(common, scales.common_per_100_worst)
+        )
+        parts = [
+            f"Serious adverse effects: about {number(serious)} in 100 in total "
+            f"(the scale's worst is {number(scales.serious_per_100_worst)}); other adverse "
+            f"effects: about {number(common)} in 100 (worst {number(scales.common_per_100_worst)})."
+        ]
+        if uncounted:
+            parts.append(
+                f"{uncounted} listed effect(s) have no known frequency and are not counted."
+            )
     value = clamp(base - penalty)
-    parts = [
-        f"Serious adverse effects: about {number(serious)} in 100 in total "
-        f"(the scale's worst is {number(scales.serious_per_100_worst)}); other adverse effects: "
-        f"about {number(common)} in 100 (worst {number(scales.common_per_100_worst)})."
-    ]
-    if uncounted:
-        parts.append(f"{uncounted} listed effect(s) have no known frequency and are not counted.")
     if cautioning_rules:
         codes = ", ".join(rule.code for rule in cautioning_rules)
         parts.append(f"Lowered by {number(penalty)} for this patient's risks: {codes}.")
-    cautions = tuple(Reason(rule.code, rule.message, rule.source_id) for rule in cautioning_rules)
     sources = tuple(e.source_id for e in adverse_effects) + tuple(
         rule.source_id for rule in cautioning_rules
     )
@@ -252,24 +281,40 @@ def convenience(
     a month puts a weekly 1-hour home infusion and a monthly 4-hour clinic infusion on one scale.
     """
     therapy = facts.therapy
+    if facts.sessions_per_month is None or facts.hours_per_session is None:
+        return PartialValue(
+            scales.unknown_value,
+            "The catalog does not record how often or how long this therapy is given, so the "
+            f"middle value {number(scales.unknown_value)} is used.",
+            (BURDEN_UNKNOWN,),
+            (therapy.source_id,),
+        )
     sessions = max(0.0, facts.sessions_per_month)
     hours = max(0.0, facts.hours_per_session)
     home = at_home_now(therapy, case, preferences)
     one_way = case.travel_hours if case.travel_hours is not None else scales.default_travel_hours
     travel = 0.0 if home else 2.0 * max(0.0, one_way)
     hours_month = sessions * (hours + travel)
-    needles_month = sessions * max(0.0, therapy.needles_per_session)
+    needles = therapy.needles_per_session
+    # Needles not recorded: that share of the value takes the middle value.
+    needles_month = sessions * max(0.0, needles) if needles is not None else None
     share = clamp(scales.needle_share)
+    needle_value = (
+        scales.unknown_value
+        if needles_month is None
+        else 1.0 - ratio(needles_month, scales.needles_per_month_worst)
+    )
     value = clamp(
         (1.0 - share) * (1.0 - ratio(hours_month, scales.hours_per_month_worst))
-        + share * (1.0 - ratio(needles_month, scales.needles_per_month_worst))
+        + share * needle_value
     )
+    needles_text = "an unrecorded number of" if needles_month is None else number(needles_month)
     if sessions == 0:
         explanation = "No sessions to attend."
     elif home:
         explanation = (
             f"At home: about {number(sessions)} session(s) a month of {number(hours)} h, so "
-            f"about {number(hours_month)} h and {number(needles_month)} needle(s) a month."
+            f"about {number(hours_month)} h and {needles_text} needle(s) a month."
         )
     else:
         travel_basis = (
@@ -280,7 +325,7 @@ def convenience(
         explanation = (
             f"At a clinic: about {number(sessions)} session(s) a month of {number(hours)} h plus "
             f"{number(travel)} h round-trip travel ({travel_basis}), so about "
-            f"{number(hours_month)} h and {number(needles_month)} needle(s) a month."
+            f"{number(hours_month)} h and {needles_text} needle(s) a month."
         )
         if CareSetting.HOME in therapy.care_settings and not home_rule_met(therapy, case):
             explanation += (
@@ -322,6 +367,8 @@ def annual_cost(facts: TherapyFacts) -> AnnualCost | None:
         case CostBasis.PER_MONTH:
             annual, how = amount * 12, f"{price} a month x 12"
         case CostBasis.PER_SESSION:
+            if facts.sessions_per_month is None:
+                return None  # a per-session price with an unknown frequency has no annual cost
             sessions = max(0.0, facts.sessions_per_month)
             annual = amount * sessions * 12
             how = f"{price} a session x {number(sessions)} a month x 12"

@@ -38,15 +38,17 @@ class TherapyFacts:
     availability: Availability | None
 
     @property
-    def sessions_per_month(self) -> float:
-        """Sessions a month: the indication's figure when it gives one, else the therapy's."""
+    def sessions_per_month(self) -> float | None:
+        """Sessions a month: the indication's figure when it gives one, else the therapy's
+        (None when neither is known)."""
         if self.indication is not None and self.indication.sessions_per_month is not None:
             return self.indication.sessions_per_month
         return self.therapy.sessions_per_month
 
     @property
-    def hours_per_session(self) -> float:
-        """Hours a session: the indication's figure when it gives one, else the therapy's."""
+    def hours_per_session(self) -> float | None:
+        """Hours a session: the indication's figure when it gives one, else the therapy's
+        (None when neither is known)."""
         if self.indication is not None and self.indication.hours_per_session is not None:
             return self.indication.hours_per_session
         return self.therapy.hours_per_session

@@ -241,9 +241,11 @@ class TherapyProfile:
     source_id: str
     home_after_supervised: int | None = None
     home_rule_source_id: str | None = None
-    hours_per_session: float = 0.0
-    sessions_per_month: float = 0.0
-    needles_per_session: float = 0.0
+    # None = not known (the engine then uses the scale's middle value and says so); 0 is a
+    # sourced "none", e.g. watchful waiting has no sessions.
+    hours_per_session: float | None = None
+    sessions_per_month: float | None = None
+    needles_per_session: float | None = None
     onset_days: float | None = None
 
 

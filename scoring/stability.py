@@ -48,37 +48,51 @@ def moved_weights(weights: Sequence[float], k: int, t: float) -> list[float]:
     return moved
 
 
-def _weighted_sum_range(
-    matrix: Matrix, scores: Sequence[float], weights: Sequence[float], k: int
-) -> tuple[float | None, float | None]:
-    # score_i(t) = t * a_i + (1 - t) * b_i: a_i is the value on k, b_i the score the other
-    # criteria give at t = 0, i.e. (score_i - w_k * a_i) / (1 - w_k) when the others weigh
-    # something, else their plain mean (see `moved_weights`).
-    t0 = weights[k]
-    rest = 1.0 - t0
-    a = [row[k] for row in matrix]
-    if rest > _FLAT:
-        b = [(score - t0 * a_i) / rest for score, a_i in zip(scores, a, strict=True)]
-    else:
-        b = [(sum(row) - row[k]) / (len(row) - 1) for row in matrix]
-    lower: float | None = None
-    upper: float | None = None
-    for i in range(1, len(matrix)):
-        # d(t) = score_top(t) - score_i(t) = c0 + c1 * t; the top stays ahead of i while d >= 0.
-        c0 = b[0] - b[i]
-        c1 = (a[0] - a[i]) - c0
-        if abs(c1) < _FLAT:
-            continue
-        crossing = -c0 / c1
-        if c1 > 0:  # i leads below the crossing
-            crossing = min(crossing, t0)
-            if crossing > 0 and (lower is None or crossing > lower):
-                lower = crossing
-        else:  # i leads above the crossing
-            crossing = max(crossing, t0)
-            if crossing < 1 and (upper is None or crossing < upper):
-                upper = crossing
-    return lower, upper
+def weighted_sum_bounds(
+    matrix: Matrix, scores: Sequence[float], weights: Sequence[float]
+) -> list[tuple[float | None, float | None]]:
+    """The (lower, upper) bounds of every criterion's weight under the weighted sum, in one
+    pass over the options per criterion (the engine calls this once per case, so it is kept
+    to plain float arithmetic; `matrix` and `scores` are in rank order).
+
+    score_i(t) = t * a_i + (1 - t) * b_i: a_i is the value on k, b_i the score the other
+    criteria give at t = 0, i.e. (score_i - w_k * a_i) / (1 - w_k) when the others weigh
+    something, else their plain mean (see `moved_weights`).
+    """
+    top = matrix[0]
+    top_score = scores[0]
+    others = len(top) - 1
+    bounds: list[tuple[float | None, float | None]] = []
+    for k, t0 in enumerate(weights):
+        rest = 1.0 - t0
+        proportional = rest > _FLAT
+        a0 = top[k]
+        b0 = (top_score - t0 * a0) / rest if proportional else (sum(top) - a0) / others
+        lower: float | None = None
+        upper: float | None = None
+        for i in range(1, len(matrix)):
+            row = matrix[i]
+            a_i = row[k]
+            b_i = (scores[i] - t0 * a_i) / rest if proportional else (sum(row) - a_i) / others
+            # d(t) = score_top(t) - score_i(t) = c0 + c1 * t; the top stays ahead of i while
+            # d >= 0.
+            c0 = b0 - b_i
+            c1 = (a0 - a_i) - c0
+            if abs(c1) < _FLAT:
+                continue
+            crossing = -c0 / c1
+            if c1 > 0:  # i leads below the crossing
+                if crossing > t0:
+                    crossing = t0
+                if crossing > 0 and (lower is None or crossing > lower):
+                    lower = crossing
+            else:  # i leads above the crossing
+                if crossing < t0:
+                    crossing = t0
+                if crossing < 1 and (upper is None or crossing < upper):
+                    upper = crossing
+        bounds.append((lower, upper))
+    return bounds
 
 
 def _search(stays_first: Callable[[float], bool], start: float, end: float) -> float | None:
@@ -160,14 +174,18 @@ def stability(
     top = therapy_ids[0] if therapy_ids else None
     margin = scores[0] - scores[1] if len(scores) >= 2 else None
     ranges: list[WeightRange] = []
+    linear = (
+        weighted_sum_bounds(matrix, raw_scores, weights)
+        if len(matrix) >= 2 and method is Method.WEIGHTED_SUM
+        else None
+    )
     for k, criterion in enumerate(CRITERIA):
         lower: float | None = None
         upper: float | None = None
-        if len(matrix) >= 2:
-            if method is Method.WEIGHTED_SUM:
-                lower, upper = _weighted_sum_range(matrix, raw_scores, weights, k)
-            else:
-                lower, upper = _topsis_range(matrix, weights, k)
+        if linear is not None:
+            lower, upper = linear[k]
+        elif len(matrix) >= 2:
+            lower, upper = _topsis_range(matrix, weights, k)
         ranges.append(
             WeightRange(
                 criterion=criterion,

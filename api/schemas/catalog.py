@@ -154,10 +154,10 @@ class HomeRuleRead(BaseModel):
 
 
 class AdministrationRead(BaseModel):
-    hours_per_session: float
+    hours_per_session: float | None = Field(description="null: not known")
     hours_per_session_range: tuple[float, float] | None
-    sessions_per_month: float
-    needles_per_session: float
+    sessions_per_month: float | None = Field(description="null: not known")
+    needles_per_session: float | None = Field(description="null: not known")
     text: str | None
     source: str
 

@@ -202,7 +202,20 @@ def snapshot(
     version: int = 1,
     **scale_overrides: Any,
 ) -> CatalogSnapshot:
-    """A snapshot with a `Source` for every source id its rows cite."""
+    """A snapshot with a `Source` for every source id its rows cite.
+
+    A therapy given no adverse effects gets a sourced "0 in 100" one, so tests that are not
+    about safety are not flagged `safety_data_missing` (no data is not the same as no harm).
+    """
+    with_effects = {e.therapy_id for e in adverse_effects}
+    adverse_effects = (
+        *adverse_effects,
+        *(
+            effect(t.id, 0.0, name="no side effects recorded", source_id=t.source_id)
+            for t in therapies
+            if t.id not in with_effects
+        ),
+    )
     cited: set[str] = {SOURCE, LABEL}
     for therapy_row in therapies:
         cited.add(therapy_row.source_id)

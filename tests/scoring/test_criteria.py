@@ -70,7 +70,7 @@ def test_efficacy_without_an_indication_is_the_unknown_value() -> None:
 @pytest.mark.parametrize(
     ("effects", "expected"),
     [
-        ((), 1.0),
+        ((effect(per_100=0.0),), 1.0),  # a sourced "0 in 100" (watchful waiting)
         ((effect(per_100=2.5, serious=True), effect(per_100=25.0)), 0.5),
         ((effect(per_100=5.0, serious=True),), 0.4),
         ((effect(per_100=50.0),), 0.6),
@@ -87,9 +87,29 @@ def test_safety_counts_serious_and_common_effects_on_fixed_scales(
 
 
 def test_safety_says_how_many_effects_have_no_frequency() -> None:
-    partial = criteria.safety((effect(per_100=None),), (), SCALES)
+    partial = criteria.safety((effect(per_100=None), effect(per_100=0.0)), (), SCALES)
     assert partial.value == 1.0
     assert "1 listed effect(s) have no known frequency" in partial.explanation
+
+
+@pytest.mark.parametrize(
+    ("effects", "flagged"),
+    [((), True), ((effect(per_100=None),), True), ((effect(per_100=0.0),), False)],
+)
+def test_missing_side_effect_data_is_flagged_not_scored_as_safe(
+    effects: tuple[AdverseEffect, ...], flagged: bool
+) -> None:
+    partial = criteria.safety(effects, (), SCALES)
+    assert ("safety_data_missing" in {c.code for c in partial.cautions}) is flagged
+    if flagged:
+        assert partial.value == SCALES.unknown_value
+
+
+def test_missing_administration_data_is_flagged_not_scored_as_no_burden() -> None:
+    unknown = facts(therapy(sessions_per_month=None))
+    partial = criteria.convenience(unknown, PatientCase(condition_id="cidp"), Preferences(), SCALES)
+    assert partial.value == SCALES.unknown_value
+    assert [c.code for c in partial.cautions] == ["burden_unknown"]
 
 
 def test_a_relative_rule_lowers_safety_and_adds_its_caution() -> None:
