@@ -6,8 +6,9 @@ way in produces the same case for the same facts and every way out the same shap
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from api.errors import InvalidInput, NotFound
 from api.schemas.score import ORDERING_BASIS, Coding, ScoreRequest, ScoreResponse
@@ -168,8 +169,10 @@ def response_from_result(result: Result, snapshot: CatalogSnapshot) -> ScoreResp
 
 
 def encode(body: dict[str, Any]) -> bytes:
-    """Compact, deterministic JSON: the same result always gives the same bytes."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    """Compact, deterministic JSON (orjson keeps insertion order; the engine's floats are
+    finite and rounded): the same result always gives the same bytes. The standard library's
+    encoder took half of the scoring request's compute time (bench/)."""
+    return orjson.dumps(body)
 
 
 def weights_error(exc: InvalidWeights) -> InvalidInput:

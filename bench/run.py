@@ -313,6 +313,10 @@ def main() -> int:
                 results["cds_echo"] = load(
                     f"{base}/bench/echo", body, seconds=seconds, connections=args.connections
                 )
+                # One call at a time: the latency a single EHR request sees, without queueing.
+                results["cds_patient_view_serial"] = load(
+                    f"{base}/cds-services/tada-patient-view", body, seconds=seconds, connections=1
+                )
             else:
                 results["cds_patient_view"] = {"skipped": f"status {probe.status_code}"}
         results["rss_mb"] = rss_mb(server.pid)
@@ -371,6 +375,14 @@ def report(r: dict[str, Any]) -> None:
                 "",
             ),
             ("patient-view / echo throughput", f"{cds['rps'] / cds_echo['rps']:.2f}x", ">= 0.7x"),
+        ]
+        serial = r["cds_patient_view_serial"]
+        rows += [
+            (
+                "CDS patient-view, one call at a time",
+                f"p50 {serial['p50']:.2f} ms, p99 {serial['p99']:.2f} ms",
+                "p99 < 50 ms",
+            ),
         ]
     print(
         f"machine: {r['machine']}; load: {r['load_tool']}, "

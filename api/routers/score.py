@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from api.deps import ReaderDep, SettingsDep, SnapshotDep
+from api.deps import ReaderDep, ScoringContextDep, SettingsDep, SnapshotDep
 from api.errors import InvalidInput, ProblemError
 from api.schemas.score import ScoreRequest, ScoreResponse
 from api.scoring_io import case_from_request, encode, result_body, weights_error
@@ -35,14 +35,13 @@ def score_one(request: ScoreRequest, snapshot: CatalogSnapshot) -> dict[str, Any
 @router.post("/score", operation_id="score", response_model=ScoreResponse)
 async def score(
     body: ScoreRequest,
-    snapshot: SnapshotDep,
-    _reader: ReaderDep,
+    context: ScoringContextDep,
     method: Annotated[Method | None, Query(description="Overrides `method` in the body")] = None,
 ) -> Response:
     """Order the therapies for one patient by their stated priorities (an aid, not advice)."""
     if method is not None:
         body = body.model_copy(update={"method": method})
-    return Response(encode(score_one(body, snapshot)), media_type="application/json")
+    return Response(encode(score_one(body, context.snapshot)), media_type="application/json")
 
 
 class BatchRequest(BaseModel):
