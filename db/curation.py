@@ -48,7 +48,7 @@ class CurationError(Exception):
 
 
 class RecordNotFound(CurationError):
-    pass
+    """The record to change does not exist."""
 
 
 class RevisionMismatch(CurationError):
@@ -64,7 +64,7 @@ class InvalidRecord(CurationError):
 
 
 class RecordExists(CurationError):
-    pass
+    """A record with the same identity already exists; the curator should update it."""
 
 
 def _validate(model: type[Entry], data: dict[str, Any]) -> Entry:

@@ -238,16 +238,9 @@ IndicationCreate = IndicationEntry
 SourceCreate = SourceEntry
 
 
-class CostCreate(CostEntry):
-    pass
-
-
-class AvailabilityCreate(AvailabilityEntry):
-    pass
-
-
-class RiskRuleCreate(RiskRuleEntry):
-    pass
+CostCreate = CostEntry
+AvailabilityCreate = AvailabilityEntry
+RiskRuleCreate = RiskRuleEntry
 
 
 class TherapyUpdate(Patch):
