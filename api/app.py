@@ -16,6 +16,7 @@ from api.routers import bench, catalog, curation, health, score
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
 from api.settings import Settings, get_settings
+from api.warmup import warm_up
 from db.session import make_engine, make_session_factory
 
 DESCRIPTION = """
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog_cache = CatalogCache(
             factory, refresh_seconds=settings.catalog_refresh_seconds
         )
+        if settings.warm_up:
+            warm_up(app)
         try:
             yield
         finally:

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
     bench_endpoints: bool = False
+    # Load the catalog and FHIR models at start-up and gc.freeze() them (see api/warmup.py).
+    warm_up: bool = True
 
     # CDS Hooks (see README "EHR integration")
     cds_jwt_disabled: bool = False

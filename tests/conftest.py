@@ -144,6 +144,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         catalog_refresh_seconds=0,
         cds_jwt_disabled=True,
+        warm_up=False,
     )
 
 

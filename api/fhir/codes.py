@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -150,9 +150,9 @@ class FhirCodeCache:
 _CACHE_LOCK = threading.Lock()
 
 
-def code_cache(request: Request) -> FhirCodeCache:
+def app_code_cache(app: FastAPI) -> FhirCodeCache:
     """The app's code cache, made on first use (the app factory does not know about FHIR)."""
-    state = request.app.state
+    state = app.state
     cache: FhirCodeCache | None = getattr(state, "fhir_code_cache", None)
     if cache is None:
         with _CACHE_LOCK:
@@ -161,6 +161,10 @@ def code_cache(request: Request) -> FhirCodeCache:
                 cache = FhirCodeCache(state.session_factory)
                 state.fhir_code_cache = cache
     return cache
+
+
+def code_cache(request: Request) -> FhirCodeCache:
+    return app_code_cache(request.app)
 
 
 def _code_lists_for_snapshot(request: Request) -> FhirCodeLists:
