@@ -149,9 +149,19 @@ def test_mmn_with_heart_failure_code_below_a_catalog_header() -> None:
     assert "heart_failure" in {r.risk_factor for r in case.risk_factors}  # I50.22 under I50
 
 
-@pytest.mark.parametrize("code", ["G35", "G35.A", "G35.B1", "G35.C2", "G35.D"])
-def test_multiple_sclerosis_old_and_new_codes(code: str) -> None:
-    assert derive(one_condition(code)).condition_id == "ms"
+@pytest.mark.parametrize(
+    ("code", "condition"),
+    [
+        ("G35", "ms"),
+        ("G35.A", "ms"),
+        ("G35.B1", "ms-progressive"),
+        ("G35.C2", "ms-progressive"),
+        ("G35.D", "ms"),
+    ],
+)
+def test_multiple_sclerosis_old_and_new_codes(code: str, condition: str) -> None:
+    """The FY2026 codes tell progressive MS apart; the old G35 stays the relapsing default."""
+    assert derive(one_condition(code)).condition_id == condition
 
 
 @pytest.mark.parametrize("code", ["D84.81", "D84.821", "D84.822"])

@@ -222,18 +222,89 @@ def test_child_with_itp_and_no_bleeding_sees_observation(client: TestClient) -> 
     assert observation["criteria"]["cost"]["value"] == 1.0
 
 
-def test_iga_deficiency_with_anti_iga_excludes_ivig(client: TestClient) -> None:
-    result = score(
+def test_iga_deficiency_with_anti_iga_is_a_strong_caution_not_an_exclusion(
+    client: TestClient,
+) -> None:
+    """Labels contraindicate most products, but most IgA-deficient people tolerate a low-IgA
+    product under supervision: excluding every immunoglobulin would leave a PI patient with a
+    transplant as the only option."""
+    plain = score(client, {"condition": "pi", "patient": {"age_years": 40}})
+    flagged = score(
         client,
         {
             "condition": "pi",
             "patient": {"age_years": 40, "risk_factors": ["iga_deficiency_with_anti_iga"]},
         },
     )
-    assert "ivig" not in ranked_ids(result)
-    reasons = excluded_reasons(result, "ivig")
-    assert reasons
-    assert all(r["source"] for r in reasons.values())
+    for therapy in ("ivig", "scig"):
+        cautions = {c["code"]: c for c in option(flagged, therapy)["cautions"]}
+        assert "iga_anti_iga_contraindication" in cautions
+        assert "low-IgA" in cautions["iga_anti_iga_contraindication"]["message"]
+        assert cautions["iga_anti_iga_contraindication"]["source"]
+        before = option(plain, therapy)["criteria"]["safety"]["value"]
+        after = option(flagged, therapy)["criteria"]["safety"]["value"]
+        assert after < before
+
+
+def test_progressive_ms_never_ranks_plasma_exchange_or_ivig(client: TestClient) -> None:
+    coding = {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G35.C2"}
+    result = score(client, {"condition": coding, "patient": {"age_years": 55}})
+    for therapy in ("plasma-exchange", "ivig"):
+        assert therapy not in ranked_ids(result)
+        assert "not_recommended" in excluded_reasons(result, therapy)
+    assert "ocrelizumab" in ranked_ids(result)
+
+
+def test_relapsing_ms_long_term_leaves_relapse_rescues_out(client: TestClient) -> None:
+    result = score(client, {"condition": "ms", "patient": {"age_years": 34}})
+    for therapy in ("plasma-exchange", "corticosteroids"):
+        assert therapy not in ranked_ids(result)
+        assert "no_role" in excluded_reasons(result, therapy)
+    assert {"ocrelizumab", "hsct"} <= set(ranked_ids(result))
+
+
+def test_ms_relapse_ranks_steroids_and_plasma_exchange_not_ivig(client: TestClient) -> None:
+    result = score(client, {"condition": "ms-relapse", "patient": {"age_years": 34}})
+    assert {"corticosteroids", "plasma-exchange"} <= set(ranked_ids(result))
+    assert "not_recommended" in excluded_reasons(result, "ivig")
+    assert "ocrelizumab" not in ranked_ids(result)
+
+
+def test_mg_exacerbation_code_ranks_the_fast_treatments(client: TestClient) -> None:
+    coding = {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G70.01"}
+    result = score(client, {"condition": coding, "patient": {"age_years": 60}})
+    assert set(ranked_ids(result)) == {"ivig", "plasma-exchange"}
+    chronic = score(client, {"condition": "mg", "patient": {"age_years": 60}})
+    assert "ivig" in ranked_ids(chronic)  # refractory-only, still an option
+    assert "corticosteroids" in ranked_ids(chronic)
+
+
+def test_adult_itp_without_bleeding_sees_watchful_waiting(client: TestClient) -> None:
+    """ASH 2019: adults with newly diagnosed ITP, platelets 30 or more and no or minor
+    bleeding may be observed; below 30 steroids are suggested (a caution, not an exclusion)."""
+    high = score(client, {"condition": "itp", "patient": {"age_years": 45, "platelet_count": 80}})
+    assert "observation" in ranked_ids(high)
+    assert "low_platelet_count" not in {c["code"] for c in option(high, "observation")["cautions"]}
+    low = score(client, {"condition": "itp", "patient": {"age_years": 45, "platelet_count": 20}})
+    assert "low_platelet_count" in {c["code"] for c in option(low, "observation")["cautions"]}
+    bleeding = score(
+        client,
+        {"condition": "itp", "patient": {"age_years": 45, "risk_factors": ["active_bleeding"]}},
+    )
+    assert "observation" not in ranked_ids(bleeding)
+
+
+def test_cidp_plasma_exchange_comes_after_ivig_at_default_weights(client: TestClient) -> None:
+    """EAN/PNS 2021: plasma exchange when IVIG and steroids have not worked."""
+    order = ranked_ids(score(client, {"condition": "cidp", "patient": {"age_years": 52}}))
+    assert order.index("ivig") < order.index("plasma-exchange")
+
+
+def test_ocrelizumab_cautions_hepatitis_b(client: TestClient) -> None:
+    result = score(
+        client, {"condition": "ms", "patient": {"age_years": 34, "risk_factors": ["hbv_positive"]}}
+    )
+    assert "hbv_reactivation" in {c["code"] for c in option(result, "ocrelizumab")["cautions"]}
 
 
 def test_urgency_cautions_slow_options_and_favours_fast_ones(client: TestClient) -> None:

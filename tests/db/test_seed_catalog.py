@@ -486,7 +486,17 @@ REQUIRED_THERAPIES = [
     "ocrelizumab",
     "observation",
 ]
-REQUIRED_CONDITIONS = ["pi", "cidp", "mmn", "itp", "ms", "gbs", "mg"]
+REQUIRED_CONDITIONS = [
+    "pi",
+    "cidp",
+    "mmn",
+    "itp",
+    "ms",
+    "gbs",
+    "mg",
+    "ms-progressive",
+    "mg-exacerbation",
+]
 
 
 @pytest.mark.parametrize("therapy_id", REQUIRED_THERAPIES)
@@ -524,6 +534,11 @@ EXCLUDED_PAIRS = [
     ("scig", "itp", "row 30: no evidence for acute use"),
     ("plasma-exchange", "itp", "row 31: not an ASH 2019 option"),
     ("ivig", "ms", "row 35: ineffective"),
+    ("ivig", "ms-relapse", "row 35: relapse add-on ineffective"),
+    ("ivig", "ms-progressive", "row 35: ineffective in progressive MS"),
+    ("plasma-exchange", "ms-progressive", "row 55: should not be offered (AAN Level A)"),
+    ("plasma-exchange", "ms", "row 55: relapse rescue, not long-term treatment"),
+    ("corticosteroids", "ms", "row 55: relapse treatment, not long-term treatment"),
     ("scig", "ms", "row 36: no role"),
     ("corticosteroids", "gbs", "row 46: steroids alone ineffective"),
     ("rituximab", "gbs", "row 47: experimental"),
@@ -549,7 +564,7 @@ def test_harmful_or_ineffective_pair_is_recorded(therapy: str, condition: str, w
     ("therapy", "condition", "status", "text"),
     [
         ("plasma-exchange", "pi", "harmful", r"removes"),
-        ("plasma-exchange", "ms", "second_line", r"should not be offered.*progressive"),
+        ("plasma-exchange", "ms-relapse", "second_line", r"should not be offered.*progressive"),
         ("ivig", "gbs", "first_line", r"second IVIG course is not recommended"),
         ("rituximab", "pi", "harmful", r"add-on \(adjunct\).*alongside immunoglobulin"),
     ],
@@ -590,10 +605,11 @@ def icd_owner(code: str) -> set[str]:
         ("D69.3", "itp"),
         ("G35", "ms"),
         ("G35.A", "ms"),
-        ("G35.B1", "ms"),
-        ("G35.C2", "ms"),
+        ("G35.B1", "ms-progressive"),
+        ("G35.C2", "ms-progressive"),
         ("G35.D", "ms"),
-        ("G70.01", "mg"),
+        ("G70.01", "mg-exacerbation"),
+        ("G70.00", "mg"),
         ("D80.1", "pi"),
         ("D83.9", "pi"),
         ("D81.82", "pi"),
@@ -609,8 +625,24 @@ def test_secondary_immunodeficiency_and_evans_are_not_mapped(code: str) -> None:
     assert icd_owner(code) == set()
 
 
+@pytest.mark.parametrize(
+    "code",
+    ["D80.2", "D80.3", "D80.4", "D80.7", "D84.0", "D84.1"],
+)
+def test_deficiencies_without_an_immunoglobulin_indication_are_not_mapped(code: str) -> None:
+    """Selective IgA, IgG-subclass or IgM deficiency, transient infant hypogammaglobulinaemia,
+    LFA-1 and complement defects are not indications for immunoglobulin replacement (CSTM
+    Choosing Wisely; Orange 2006): mapping them to `pi` would rank IVIG first for them."""
+    assert icd_owner(code) == set()
+
+
 def test_ms_lists_the_fy2026_codes() -> None:
-    codes = {c["code"] for c in CONDITIONS["ms"]["codes"] if c["system"] == ICD10CM}
+    codes = {
+        c["code"]
+        for cid in ("ms", "ms-progressive")
+        for c in CONDITIONS[cid]["codes"]
+        if c["system"] == ICD10CM
+    }
     assert codes >= {
         "G35",
         "G35.A",
