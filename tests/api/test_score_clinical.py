@@ -350,3 +350,29 @@ def test_no_advice_wording_anywhere(client: TestClient) -> None:
             "best choice",
         ):
             assert word not in text, (condition, word)
+
+
+def test_gbs_second_ivig_course_is_excluded_and_plasma_exchange_cautioned(
+    client: TestClient,
+) -> None:
+    """SID-GBS / EAN-PNS 2023: no second IVIG course; AAN: PE after IVIG is not better."""
+    result = score(
+        client,
+        {
+            "condition": "gbs",
+            "patient": {"age_years": 50, "risk_factors": ["ivig_given_this_episode"]},
+        },
+    )
+    assert "ivig" not in ranked_ids(result)
+    assert excluded_reasons(result, "ivig")["repeat_course_not_recommended"]["source"]
+    cautions = {c["code"] for c in option(result, "plasma-exchange")["cautions"]}
+    assert "sequential_treatment_not_better" in cautions
+
+
+def test_child_with_gbs_sees_a_caution_on_plasma_exchange(client: TestClient) -> None:
+    child = score(client, {"condition": "gbs", "patient": {"age_years": 4}})
+    adult = score(client, {"condition": "gbs", "patient": {"age_years": 40}})
+    assert "age_related_risk" in {c["code"] for c in option(child, "plasma-exchange")["cautions"]}
+    assert "age_related_risk" not in {
+        c["code"] for c in option(adult, "plasma-exchange")["cautions"]
+    }
