@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
-from api.middleware import BodyLimitMiddleware, RequestLogMiddleware
+from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
 from api.routers import bench, catalog, curation, health, score
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
@@ -82,5 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit=settings.max_body_bytes,
         overrides={"/v1/score/batch": batch_limit},
     )
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app

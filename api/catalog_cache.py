@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.errors import ServiceUnavailable
 from db.snapshot import load_snapshot
 from db.versioning import current_version
 from scoring.model import CatalogSnapshot
@@ -55,7 +56,13 @@ class CatalogCache:
             if self._snapshot is None or self._snapshot.version != version:
                 # A fresh session: the snapshot is read in its own consistent transaction.
                 with self._session_factory() as session:
-                    self._snapshot = load_snapshot(session)
+                    try:
+                        self._snapshot = load_snapshot(session)
+                    except LookupError as exc:  # migrated but never loaded
+                        raise ServiceUnavailable(
+                            f"{exc}: `tada catalog load FILE`, or restart with "
+                            "TADA_SEED_ON_EMPTY=true to load the seed catalog."
+                        ) from exc
             self._checked_at = self._clock()
             return self._snapshot
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,6 +54,9 @@ async def get_snapshot(
     return snapshot
 
 
+# A database row id in a path: 1 .. 2^63-1, so an absurd id is a 422, not a driver overflow.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 CatalogCacheDep = Annotated[CatalogCache, Depends(get_catalog_cache)]
@@ -63,11 +66,25 @@ SnapshotDep = Annotated[CatalogSnapshot, Depends(get_snapshot)]
 class UnitOfWork:
     """A write transaction. Services only `flush()`; the route calls `commit()` once, before it
     answers, so the client never hears "done" for a write that later fails. An exception
-    before `commit()` rolls everything back when the session closes."""
+    before `commit()` rolls everything back when the session closes.
+
+    The transaction (a pooled connection and, on SQLite, the write lock) starts on the first
+    use of `session`, inside the route: never while other dependencies still run. Holding it
+    while the API-key check took a second connection let a burst of writes, even unkeyed
+    ones, exhaust the pool and wait on each other until the pool timeout.
+    """
 
     def __init__(self, session: Session, cache: CatalogCache) -> None:
-        self.session = session
+        self._session = session
         self._cache = cache
+        self._begun = False
+
+    @property
+    def session(self) -> Session:
+        if not self._begun:
+            self._session.connection(execution_options=WRITE_OPTIONS)
+            self._begun = True
+        return self._session
 
     def commit(self) -> None:
         self.session.commit()
@@ -79,7 +96,6 @@ def get_unit_of_work(
     cache: CatalogCacheDep,
 ) -> Iterator[UnitOfWork]:
     with factory() as session:
-        session.connection(execution_options=WRITE_OPTIONS)
         yield UnitOfWork(session, cache)
 
 

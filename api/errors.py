@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -104,7 +105,18 @@ def problem_response(
         body["errors"] = errors
     if extra:
         body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return ProblemResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+class ProblemResponse(JSONResponse):
+    """JSON that survives any echoed input: a lone surrogate from a JSON `\\ud800` escape
+    cannot be encoded as UTF-8, so such a body is written with ASCII escapes instead."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -209,6 +221,31 @@ def install_error_handlers(app: FastAPI) -> None:
             slug="service-unavailable",
             instance=request.url.path,
             headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        log.warning("no database connection free on %s", request.url.path)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The service is busy (no database connection was free in time); nothing was "
+            "written. Try again shortly.",
+            slug="service-unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        log.info("data error on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            422,
+            "Invalid input",
+            "A value in the request cannot be used by the database (for example a NUL "
+            "character or a number out of range); nothing was written.",
+            slug="invalid-input",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)

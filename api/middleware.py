@@ -70,18 +70,23 @@ class BodyLimitMiddleware:
 
 
 async def _send_413(send: Send, limit: int) -> None:
+    await _send_problem(
+        send,
+        413,
+        "Payload too large",
+        f"The request body is larger than the limit of {limit} bytes.",
+        slug="payload-too-large",
+    )
+
+
+async def _send_problem(send: Send, status: int, title: str, detail: str, *, slug: str) -> None:
     body = json.dumps(
-        {
-            "type": PROBLEM_BASE + "payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"The request body is larger than the limit of {limit} bytes.",
-        }
+        {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
@@ -89,6 +94,28 @@ async def _send_413(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class RejectNulMiddleware:
+    """400 for a NUL character in the path or query: PostgreSQL cannot compare or store one,
+    so without this the same URL would be a 404 on SQLite and a database error on PostgreSQL."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+        ):
+            await _send_problem(
+                send,
+                400,
+                "Bad request",
+                "The URL contains a NUL character (%00), which no id or filter can hold.",
+                slug="bad-request",
+            )
+            return
+        await self.app(scope, receive, send)
 
 
 class RequestLogMiddleware:
@@ -108,11 +135,13 @@ class RequestLogMiddleware:
         request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers: list[Any] = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -120,6 +149,19 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answer here, inside the request id and keep-alive: Starlette's outermost error
+            # middleware would answer without the id and the server would drop the connection.
+            log.exception("unexpected error on %s", scope["path"])
+            if response_started:
+                raise  # half a response is out; only closing the connection is honest
+            await _send_problem(
+                send_with_id,
+                500,
+                "Internal error",
+                "An unexpected error occurred; it has been logged. Nothing was written.",
+                slug="internal-error",
+            )
         finally:
             if log.isEnabledFor(logging.INFO):
                 log.info(

@@ -6,6 +6,7 @@ way in produces the same case for the same facts and every way out the same shap
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -172,7 +173,11 @@ def encode(body: dict[str, Any]) -> bytes:
     """Compact, deterministic JSON (orjson keeps insertion order; the engine's floats are
     finite and rounded): the same result always gives the same bytes. The standard library's
     encoder took half of the scoring request's compute time (bench/)."""
-    return orjson.dumps(body)
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        # A lone surrogate echoed from the input (orjson refuses it): ASCII escapes instead.
+        return json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def weights_error(exc: InvalidWeights) -> InvalidInput:

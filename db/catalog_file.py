@@ -31,7 +31,9 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Region = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Every catalog quantity (amounts, hours, sessions, days) is far below a billion; the bound keeps
+# products such as amount x sessions x 12 finite and readable in explanations.
+NonNegative = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 
 SOURCE_KINDS = (
     "guideline",

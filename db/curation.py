@@ -37,7 +37,12 @@ from db.models import (
     Source,
     Therapy,
 )
-from db.queries import get_condition, get_indication, get_therapy
+from db.queries import (
+    get_condition,
+    get_indication,
+    get_therapy,
+    indications_for_condition,
+)
 from db.versioning import record_change
 
 Entry = TypeVar("Entry", bound=BaseModel)
@@ -277,10 +282,30 @@ def delete_condition(
     if row is None:
         raise RecordNotFound(f"no condition '{condition_id}'")
     _check_revision(row.revision, expected_revision)
-    before = catalog_io.condition_entry(row)
+    before = catalog_io.condition_entry(row).model_dump(mode="json")
+    # The database cascades to these rows: the audit entry keeps them, so the log alone can
+    # say what went and rebuild it.
+    before["cascaded"] = {
+        "indications": [
+            catalog_io.indication_entry(i).model_dump(mode="json")
+            for i in indications_for_condition(session, condition_id)
+        ],
+        "costs": [
+            _cost_dump(c)
+            for c in session.scalars(
+                select(Cost).where(Cost.condition_id == condition_id).order_by(Cost.id)
+            )
+        ],
+        "risk_rules": [
+            {"therapy": r.therapy_id, **catalog_io.risk_rule_entry(r)}
+            for r in session.scalars(
+                select(RiskRule).where(RiskRule.condition_id == condition_id).order_by(RiskRule.id)
+            )
+        ],
+    }
     session.delete(row)
     session.flush()
-    _audit(
+    record_change(
         session,
         actor=actor,
         action="delete",
@@ -289,6 +314,20 @@ def delete_condition(
         before=before,
         after=None,
     )
+
+
+def _cost_dump(row: Cost) -> dict[str, Any]:
+    return {
+        "therapy": row.therapy_id,
+        "amount": row.amount,
+        "currency": row.currency,
+        "basis": row.basis,
+        "region": row.region,
+        "year": row.year,
+        "condition": row.condition_id,
+        "note": row.note,
+        "source": row.source_id,
+    }
 
 
 def _touch(row: Condition | Therapy | Indication) -> None:
@@ -386,10 +425,17 @@ def delete_therapy(
     if row is None:
         raise RecordNotFound(f"no therapy '{therapy_id}'")
     _check_revision(row.revision, expected_revision)
-    before = catalog_io.therapy_entry(row)
+    before = catalog_io.therapy_entry(row).model_dump(mode="json")
+    # Its costs, availability and rules are part of the entry; its indications cascade too.
+    before["cascaded"] = {
+        "indications": [
+            catalog_io.indication_entry(i).model_dump(mode="json")
+            for i in sorted(row.indications, key=lambda i: i.condition_id)
+        ]
+    }
     session.delete(row)
     session.flush()
-    _audit(
+    record_change(
         session,
         actor=actor,
         action="delete",

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -162,8 +163,11 @@ class JwtVerifier:
             raise JwtRejected(f"issuer {issuer!r} not on the allow-list")
         jku = header.get("jku")
         if jku is not None:
-            if jku != trusted[issuer] and jku not in self._settings.cds_jku_allowlist:
-                raise JwtRejected(f"jku {jku!r} not on the allow-list")
+            if jku != trusted[issuer] and not (
+                jku in self._settings.cds_jku_allowlist and _same_origin(jku, trusted[issuer])
+            ):
+                # Tied to the issuer: an allow-listed key set of EHR B must not sign for EHR A.
+                raise JwtRejected(f"jku {jku!r} not allow-listed for issuer {issuer!r}")
             url = str(jku)
         else:
             url = trusted[issuer]
@@ -252,3 +256,9 @@ def _unauthorized() -> Unauthorized:
         "The CDS Hooks JWT is missing or not valid.",
         headers={"WWW-Authenticate": 'Bearer realm="cds-services"'},
     )
+
+
+def _same_origin(a: str, b: str) -> bool:
+    """Scheme, host and port equal: a `jku` must live where the issuer's own JWKS lives."""
+    x, y = urlsplit(a), urlsplit(b)
+    return (x.scheme, x.hostname, x.port) == (y.scheme, y.hostname, y.port)

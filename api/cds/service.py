@@ -150,8 +150,11 @@ def _fetch(
         resources.extend((f"{key}:{where}", raw) for where, raw in found)
         url = None
         if isinstance(body, dict) and body.get("resourceType") == "Bundle":
-            for link in body.get("link") or []:
-                nxt = link.get("url") if isinstance(link, dict) else None
+            links = body.get("link")
+            for link in links if isinstance(links, list) else []:
+                if not isinstance(link, dict):
+                    continue
+                nxt = link.get("url")
                 if link.get("relation") == "next" and isinstance(nxt, str):
                     # The token goes only to the server the EHR named.
                     url = nxt if nxt.startswith(base + "/") else None

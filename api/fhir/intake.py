@@ -14,6 +14,7 @@ aside and reported, so it cannot fail the whole hook).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -643,6 +644,9 @@ def _numeric(
         )
         return None
     value = float(Decimal(quantity.value))
+    if not math.isfinite(value) or abs(value) > 1e9:
+        notes.append(f"{_ref(obs)}: {attribute} value is out of any plausible range; not used")
+        return None
     unit = quantity.code if quantity.system == UCUM and quantity.code else quantity.unit
     target = spec.unit if spec is not None else None
     if target is not None:

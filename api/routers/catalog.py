@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CuratorDep, ReaderDep, SessionDep
+from api.deps import CuratorDep, ReaderDep, RowId, SessionDep
 from api.errors import NotFound
 from api.schemas.catalog import (
     AuditList,
@@ -104,7 +104,7 @@ def list_indications(
 
 @router.get("/indications/{indication_id}", operation_id="get_indication")
 def get_indication(
-    indication_id: int, session: SessionDep, _reader: ReaderDep, response: Response
+    indication_id: RowId, session: SessionDep, _reader: ReaderDep, response: Response
 ) -> IndicationRead:
     """One indication with its outcome figures."""
     row = queries.get_indication(session, indication_id)
@@ -140,7 +140,7 @@ def get_audit(
     _curator: CuratorDep,
     entity: str | None = None,
     entity_id: str | None = None,
-    since_version: Annotated[int | None, Query(ge=0)] = None,
+    since_version: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditList:
     """The append-only audit log, newest first (curators and admins)."""

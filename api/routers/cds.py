@@ -16,6 +16,7 @@ from api.cds.service import CdsRequest, PrefetchUnavailable, call_service, needs
 from api.deps import CuratorDep, SessionDep, SettingsDep, SnapshotDep, UnitOfWorkDep
 from api.errors import NotFound
 from api.fhir.codes import FhirCodeLists, get_code_lists
+from api.schemas.catalog import UtcDateTime
 from db.cds import FeedbackEntry, list_feedback, record_feedback
 
 router = APIRouter(tags=["cds-hooks"])
@@ -130,6 +131,10 @@ class FeedbackItem(BaseModel):
             raise ValueError("an accepted outcome needs acceptedSuggestions")
         if self.outcomeTimestamp.tzinfo is None:
             raise ValueError("outcomeTimestamp must carry a time zone (RFC 3339, e.g. ...Z)")
+        try:
+            self.outcomeTimestamp = self.outcomeTimestamp.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00 is past year 9999 in UTC
+            raise ValueError("outcomeTimestamp is outside the years 1-9999 in UTC") from None
         return self
 
 
@@ -153,7 +158,7 @@ def cds_feedback(
             service_id=service_id,
             card_uuid=item.card,
             outcome=item.outcome,
-            outcome_timestamp=item.outcomeTimestamp.astimezone(UTC),
+            outcome_timestamp=item.outcomeTimestamp,
             accepted_suggestions=[s.id for s in item.acceptedSuggestions]
             if item.acceptedSuggestions
             else None,
@@ -190,7 +195,7 @@ class FeedbackRead(BaseModel):
     service_id: str
     card_uuid: str
     outcome: str
-    outcome_timestamp: datetime
+    outcome_timestamp: UtcDateTime
     accepted_suggestions: list[Any] | None
     override_reason_system: str | None
     override_reason_code: str | None
@@ -198,7 +203,7 @@ class FeedbackRead(BaseModel):
     user_comment: str | None
     issuer: str | None
     tenant: str | None
-    received_at: datetime
+    received_at: UtcDateTime
 
 
 class FeedbackList(BaseModel):
@@ -217,7 +222,7 @@ def cds_feedback_list(
     _curator: CuratorDep,
     card: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> FeedbackList:
     """Card feedback for curators to review, newest first."""
     _service(service_id)

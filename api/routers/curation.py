@@ -6,6 +6,7 @@ a curator who edits a stale copy gets 412 instead of silently overwriting someon
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel
 
-from api.deps import CuratorDep, UnitOfWorkDep
+from api.deps import CuratorDep, RowId, UnitOfWorkDep
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from api.routers.catalog import etag
 from api.schemas.catalog import (
@@ -58,7 +59,7 @@ def revision_from(if_match: str | None) -> int:
             "in the meantime by someone else is not overwritten."
         )
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", value):  # ASCII digits only; fits a 64-bit column
         raise InvalidInput(f'If-Match must be an ETag such as "3", not {if_match!r}')
     return int(value)
 
@@ -259,7 +260,7 @@ def create_indication(
 
 @router.patch("/indications/{indication_id}", operation_id="update_indication")
 def update_indication(
-    indication_id: int,
+    indication_id: RowId,
     body: IndicationUpdate,
     uow: UnitOfWorkDep,
     curator: CuratorDep,
@@ -287,7 +288,7 @@ def update_indication(
     operation_id="delete_indication",
 )
 def delete_indication(
-    indication_id: int, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
+    indication_id: RowId, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
 ) -> None:
     """Remove an indication."""
     with curation_errors():
@@ -321,7 +322,7 @@ def create_cost(
 
 @router.patch("/costs/{cost_id}", operation_id="update_cost")
 def update_cost(
-    cost_id: int,
+    cost_id: RowId,
     body: CostUpdate,
     uow: UnitOfWorkDep,
     curator: CuratorDep,
@@ -346,7 +347,7 @@ def update_cost(
     "/costs/{cost_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_cost"
 )
 def delete_cost(
-    cost_id: int, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
+    cost_id: RowId, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
 ) -> None:
     """Remove a cost figure."""
     with curation_errors():
@@ -379,7 +380,7 @@ def create_availability(
 
 @router.patch("/availability/{availability_id}", operation_id="update_availability")
 def update_availability(
-    availability_id: int,
+    availability_id: RowId,
     body: AvailabilityUpdate,
     uow: UnitOfWorkDep,
     curator: CuratorDep,
@@ -406,7 +407,7 @@ def update_availability(
     operation_id="delete_availability",
 )
 def delete_availability(
-    availability_id: int, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
+    availability_id: RowId, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
 ) -> None:
     """Remove an availability record."""
     with curation_errors():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from scoring.errors import InvalidWeights
 from scoring.model import CatalogSnapshot, Method
 
 router = APIRouter(prefix="/v1", tags=["score"])
+log = logging.getLogger("tada.score")
 
 
 def score_one(request: ScoreRequest, snapshot: CatalogSnapshot) -> dict[str, Any]:
@@ -45,7 +47,9 @@ async def score(
 
 
 class BatchRequest(BaseModel):
-    cases: list[dict[str, Any]] = Field(
+    # `Any`, not `dict`: a case that is not an object is a per-case error line, not a 422 for
+    # the whole batch.
+    cases: list[Any] = Field(
         description="Up to 10,000 score requests, each shaped like the body of POST /v1/score"
     )
 
@@ -60,7 +64,7 @@ def _problem_line(index: int, exc: ProblemError) -> dict[str, Any]:
 BATCH_CHUNK = 64
 
 
-def _batch_lines(cases: list[dict[str, Any]], snapshot: CatalogSnapshot) -> Iterator[bytes]:
+def _batch_lines(cases: list[Any], snapshot: CatalogSnapshot) -> Iterator[bytes]:
     """NDJSON, yielded a few dozen lines at a time: Starlette pulls each chunk of a sync
     generator through the thread pool, so one line per chunk would cost a hop per case."""
     chunk: list[bytes] = []
@@ -73,31 +77,43 @@ def _batch_lines(cases: list[dict[str, Any]], snapshot: CatalogSnapshot) -> Iter
         yield b"".join(chunk)
 
 
-def _batch_results(cases: list[dict[str, Any]], snapshot: CatalogSnapshot) -> Iterator[bytes]:
+def _batch_results(cases: list[Any], snapshot: CatalogSnapshot) -> Iterator[bytes]:
     for index, raw in enumerate(cases):
         try:
-            try:
-                request = ScoreRequest.model_validate(raw)
-            except ValidationError as exc:
-                errors = [
-                    {
-                        "path": "/".join(str(p) for p in e["loc"]),
-                        "message": e["msg"],
-                        "type": e["type"],
-                    }
-                    for e in exc.errors()
-                ]
-                raise InvalidInput(
-                    "; ".join(f"{e['path'] or 'case'}: {e['message']}" for e in errors[:5]),
-                    errors=errors,
-                ) from exc
-            line: dict[str, Any] = {
+            line = _batch_line(index, raw, snapshot)
+        except Exception:  # one case must never cut the stream (a 200 is already sent)
+            log.exception("batch case %d failed", index)
+            line = {
                 "index": index,
-                "result": score_one(request, snapshot),
+                "error": {
+                    "status": 500,
+                    "title": "Internal error",
+                    "detail": "This case could not be scored; the error has been logged.",
+                },
             }
-        except ProblemError as exc:
-            line = _problem_line(index, exc)
         yield encode(line) + b"\n"
+
+
+def _batch_line(index: int, raw: Any, snapshot: CatalogSnapshot) -> dict[str, Any]:
+    try:
+        try:
+            request = ScoreRequest.model_validate(raw)
+        except ValidationError as exc:
+            errors = [
+                {
+                    "path": "/".join(str(p) for p in e["loc"]),
+                    "message": e["msg"],
+                    "type": e["type"],
+                }
+                for e in exc.errors()
+            ]
+            raise InvalidInput(
+                "; ".join(f"{e['path'] or 'case'}: {e['message']}" for e in errors[:5]),
+                errors=errors,
+            ) from exc
+        return {"index": index, "result": score_one(request, snapshot)}
+    except ProblemError as exc:
+        return _problem_line(index, exc)
 
 
 @router.post(

@@ -8,10 +8,10 @@ and the seed file accept exactly the same data.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 from db.catalog_file import (
     Administration,
@@ -318,10 +318,18 @@ class SourceUpdate(Patch):
     note: str | None = None
 
 
+def _as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC, so say so (RFC 3339)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
 class AuditRead(ReadModel):
     id: int
     catalog_version: int
-    at: datetime
+    at: UtcDateTime
     actor: str
     action: str
     entity: str

@@ -160,6 +160,40 @@ def test_allow_listed_jku_is_accepted(secure_client: TestClient, jwks: JwksServe
     assert call(secure_client, token(headers={"jku": jwks.url})).status_code == 200
 
 
+def test_an_allow_listed_jku_of_another_issuer_cannot_sign_for_this_one(
+    database_url: str, jwks: JwksServer
+) -> None:
+    """EHR B's key set is allow-listed for B; a token claiming to be EHR A signed with B's key
+    and pointing at B's key set must be refused."""
+    other = JwksServer()
+    other.keys = [_jwk(OTHER_EC_KEY, "b-1", "ES384")]
+    try:
+        settings = Settings(
+            _env_file=None,
+            environment="test",
+            database_url=database_url,
+            catalog_refresh_seconds=0,
+            cds_jwt_disabled=False,
+            cds_audience=AUDIENCE,
+            cds_trusted_issuers={ISSUER: jwks.url, "https://ehr-b.example.org": other.url},
+            cds_jku_allowlist=[other.url],
+        )
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            forged = token(key=OTHER_EC_KEY, kid="b-1", headers={"jku": other.url})
+            response = call(client, forged)
+            assert response.status_code == 401
+            assert other.hits == 0, "the other issuer's key set must not even be fetched"
+            genuine = token(
+                key=OTHER_EC_KEY,
+                kid="b-1",
+                iss="https://ehr-b.example.org",
+                headers={"jku": other.url},
+            )
+            assert call(client, genuine).status_code == 200
+    finally:
+        other.close()
+
+
 @pytest.mark.parametrize(
     "case",
     [
