@@ -291,7 +291,7 @@ def delete_condition(
             for i in indications_for_condition(session, condition_id)
         ],
         "costs": [
-            _cost_dump(c)
+            {"therapy": c.therapy_id, **_cost_dict(c)}
             for c in session.scalars(
                 select(Cost).where(Cost.condition_id == condition_id).order_by(Cost.id)
             )
@@ -314,20 +314,6 @@ def delete_condition(
         before=before,
         after=None,
     )
-
-
-def _cost_dump(row: Cost) -> dict[str, Any]:
-    return {
-        "therapy": row.therapy_id,
-        "amount": row.amount,
-        "currency": row.currency,
-        "basis": row.basis,
-        "region": row.region,
-        "year": row.year,
-        "condition": row.condition_id,
-        "note": row.note,
-        "source": row.source_id,
-    }
 
 
 def _touch(row: Condition | Therapy | Indication) -> None:
