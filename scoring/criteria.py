@@ -67,6 +67,21 @@ STATUS_WORDS: dict[IndicationStatus, str] = {
     IndicationStatus.NO_ROLE: "without an established role",
 }
 
+# A restricted place is worth a caution of its own: a patient reading the ordered list should
+# not have to open the efficacy explanation to learn that an option is meant for later.
+RESTRICTED_PLACE: dict[IndicationStatus, str] = {
+    IndicationStatus.REFRACTORY_ONLY: (
+        "Guidelines keep this for when the usual treatments have not worked well enough."
+    ),
+    IndicationStatus.ADJUNCT: (
+        "Guidelines name this as an add-on to another treatment, not as a treatment on its own."
+    ),
+    IndicationStatus.EXCEPTIONAL: "Guidelines name this only for exceptional cases.",
+    IndicationStatus.INVESTIGATIONAL: (
+        "This use is investigational or off-label: the evidence for it is limited."
+    ),
+}
+
 CERTAINTY_WORDS: dict[Certainty, str] = {
     Certainty.HIGH: "high",
     Certainty.MODERATE: "moderate",
@@ -126,6 +141,9 @@ def efficacy(facts: TherapyFacts, scales: Scales) -> PartialValue:
 
     Inputs: `Indication.status`, `Indication.certainty`, `Indication.source_id`.
 
+    A restricted place (refractory-only, add-on, exceptional, investigational) also adds a
+    `place_<status>` caution citing the indication's source.
+
     Edge cases: a status or certainty the scales do not list gives `scales.unknown_value`
     (the catalog is incomplete; the engine does not guess a place). The engine only calls this
     for therapies with a rankable indication; without one it returns the unknown value.
@@ -153,11 +171,16 @@ def efficacy(facts: TherapyFacts, scales: Scales) -> PartialValue:
             (indication.source_id,),
         )
     value = clamp(status_value * factor)
+    restricted = RESTRICTED_PLACE.get(indication.status)
     return PartialValue(
         value,
         f"The guideline places it as {place} (scale value {number(status_value)}), with "
         f"{certainty}-certainty evidence (x {number(factor)}).",
-        (),
+        (
+            (Reason(f"place_{indication.status.value}", restricted, indication.source_id),)
+            if restricted
+            else ()
+        ),
         (indication.source_id,),
     )
 

@@ -50,6 +50,28 @@ def test_efficacy_is_status_value_times_certainty_factor(
     assert partial.explanation
 
 
+@pytest.mark.parametrize(
+    ("status", "cautioned"),
+    [
+        (IndicationStatus.FIRST_LINE, False),
+        (IndicationStatus.SECOND_LINE, False),
+        (IndicationStatus.MAINTENANCE, False),
+        (IndicationStatus.REFRACTORY_ONLY, True),
+        (IndicationStatus.ADJUNCT, True),
+        (IndicationStatus.EXCEPTIONAL, True),
+        (IndicationStatus.INVESTIGATIONAL, True),
+    ],
+)
+def test_a_restricted_place_is_a_caution_citing_the_indication(
+    status: IndicationStatus, cautioned: bool
+) -> None:
+    partial = criteria.efficacy(facts(indication_row=indication(status=status)), SCALES)
+    codes = {c.code: c for c in partial.cautions}
+    assert (f"place_{status.value}" in codes) is cautioned
+    if cautioned:
+        assert codes[f"place_{status.value}"].source == "src-guideline"
+
+
 def test_efficacy_without_a_scale_entry_is_the_unknown_value() -> None:
     sparse = scales(status_value={IndicationStatus.FIRST_LINE: 1.0})
     partial = criteria.efficacy(
