@@ -91,6 +91,7 @@ class FhirServer:
     def __init__(self, store: list[dict[str, Any]]) -> None:
         self.store = store
         self.requests: list[tuple[str, str | None]] = []
+        self.link: Any = None  # when set, every searchset carries this `link` (odd servers)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,6 +109,8 @@ class FhirServer:
                     body, status = (found, 200) if found else ({"resourceType": "x"}, 404)
                 else:
                     body, status = search(server.store, path, params), 200
+                    if server.link is not None:
+                        body["link"] = server.link
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/fhir+json")
@@ -310,6 +313,33 @@ def test_no_prefetch_fetches_from_the_fhir_server_with_the_bearer_token(
     assert all(auth == "Bearer secret-token" for _, auth in fhir_server.requests)
     prefetched = client.post(PATIENT_VIEW, json=patient_view("cidp-1", templates)).json()
     assert [c["summary"] for c in fetched] == [c["summary"] for c in prefetched["cards"]]
+
+
+@pytest.mark.parametrize("link", [["x"], "abc", 5, [{"relation": "next", "url": 7}]])
+def test_a_searchset_with_a_malformed_link_is_read_without_paging(
+    client: TestClient, fhir_server: FhirServer, link: Any
+) -> None:
+    """Was a 500: `link` entries were used before checking they are objects."""
+    body = hook_body(
+        "patient-view",
+        "cidp-1",
+        fhirServer=fhir_server.url,
+        fhirAuthorization={
+            "access_token": "secret-token",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/Patient.read patient/Observation.read",
+            "subject": "tada",
+            "patient": "cidp-1",
+        },
+    )
+    fhir_server.link = link
+    try:
+        response = client.post(PATIENT_VIEW, json=body)
+    finally:
+        fhir_server.link = None
+    assert response.status_code == 200, response.text
+    assert_valid_cards(response.json())
 
 
 def test_partial_prefetch_fetches_only_the_missing_keys(

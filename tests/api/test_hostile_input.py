@@ -220,3 +220,33 @@ def test_a_nul_in_a_stored_text_never_gives_a_500(client: TestClient, curator_ke
     assert response.status_code in (201, 422), response.text
     if response.status_code == 422:
         _problem(response, 422)
+
+
+def test_an_unexpected_error_is_a_problem_with_the_request_id() -> None:
+    """Was answered outside the request-id middleware: no X-Request-ID, connection dropped."""
+    from starlette.types import Receive, Scope, Send
+
+    from api.middleware import RequestLogMiddleware
+
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("boom")
+
+    raw = TestClient(RequestLogMiddleware(broken), raise_server_exceptions=False)  # no lifespan
+    response = raw.get("/anything", headers={"X-Request-ID": "req-42"})
+    body = _problem(response, 500)
+    assert "boom" not in body["detail"]
+    assert response.headers["x-request-id"] == "req-42"
+
+
+def test_scoring_on_an_empty_catalog_is_503_naming_the_load_command(tmp_path: Path) -> None:
+    """Was a 500 (LookupError) on a migrated database with no catalog loaded."""
+    from api.app import create_app
+    from api.settings import Settings
+    from db.migrations import upgrade
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(url)
+    settings = Settings(_env_file=None, environment="test", database_url=url, warm_up=False)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as empty:
+        body = _problem(empty.post("/v1/score", json={"condition": "cidp"}), 503)
+    assert "tada catalog load" in body["detail"]
