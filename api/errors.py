@@ -211,30 +211,25 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
-    @app.exception_handler(OperationalError)
-    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
+    def _busy(request: Request, why: str) -> JSONResponse:
         return problem_response(
             503,
             "Service unavailable",
-            "The database is busy or unreachable; nothing was written. Try again shortly.",
+            f"{why}; nothing was written. Try again shortly.",
             slug="service-unavailable",
             instance=request.url.path,
             headers={"Retry-After": "1"},
         )
 
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
+        return _busy(request, "The database is busy or unreachable")
+
     @app.exception_handler(PoolTimeoutError)
     async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:
         log.warning("no database connection free on %s", request.url.path)
-        return problem_response(
-            503,
-            "Service unavailable",
-            "The service is busy (no database connection was free in time); nothing was "
-            "written. Try again shortly.",
-            slug="service-unavailable",
-            instance=request.url.path,
-            headers={"Retry-After": "1"},
-        )
+        return _busy(request, "The service is busy (no database connection was free in time)")
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> JSONResponse:

@@ -288,11 +288,9 @@ def test_patient_view_other_scenarios(
     assert cards[0]["source"]["topic"]["code"] == condition
 
 
-def test_no_prefetch_fetches_from_the_fhir_server_with_the_bearer_token(
-    client: TestClient, fhir_server: FhirServer, templates: dict[str, dict[str, str]]
-) -> None:
-    fhir_server.requests.clear()
-    body = hook_body(
+def fetching_hook_body(fhir_server: FhirServer) -> dict[str, Any]:
+    """A patient-view call with no prefetch: everything comes from the FHIR server."""
+    return hook_body(
         "patient-view",
         "cidp-1",
         fhirServer=fhir_server.url,
@@ -305,6 +303,13 @@ def test_no_prefetch_fetches_from_the_fhir_server_with_the_bearer_token(
             "patient": "cidp-1",
         },
     )
+
+
+def test_no_prefetch_fetches_from_the_fhir_server_with_the_bearer_token(
+    client: TestClient, fhir_server: FhirServer, templates: dict[str, dict[str, str]]
+) -> None:
+    fhir_server.requests.clear()
+    body = fetching_hook_body(fhir_server)
     response = client.post(PATIENT_VIEW, json=body)
     assert response.status_code == 200, response.text
     fetched = assert_valid_cards(response.json())
@@ -320,19 +325,7 @@ def test_a_searchset_with_a_malformed_link_is_read_without_paging(
     client: TestClient, fhir_server: FhirServer, link: Any
 ) -> None:
     """Was a 500: `link` entries were used before checking they are objects."""
-    body = hook_body(
-        "patient-view",
-        "cidp-1",
-        fhirServer=fhir_server.url,
-        fhirAuthorization={
-            "access_token": "secret-token",
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/Patient.read patient/Observation.read",
-            "subject": "tada",
-            "patient": "cidp-1",
-        },
-    )
+    body = fetching_hook_body(fhir_server)
     fhir_server.link = link
     try:
         response = client.post(PATIENT_VIEW, json=body)
