@@ -6,9 +6,8 @@ import time
 
 import httpx
 import pytest
-
-from tests.conftest import make_key
-from tests.support.replicas import running_replicas
+from conftest import make_key
+from support.replicas import running_replicas
 
 SCORE = {"condition": "cidp", "patient": {"age_years": 52}}
 

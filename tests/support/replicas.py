@@ -4,7 +4,7 @@ Each replica is a real process (`python -m api.cli serve`) on a free 127.0.0.1 p
 against the database URL the test gives (normally the `database_url` fixture: migrated and
 seeded), so what the tests see is what a load balancer in front of several replicas would see.
 
-    from tests.support.replicas import running_replicas
+    from support.replicas import running_replicas
 
     def test_something(database_url: str) -> None:
         refresh = {"TADA_CATALOG_REFRESH_SECONDS": "0.5"}
