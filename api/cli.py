@@ -13,7 +13,8 @@ from db.catalog_file import SEED_CATALOG, CatalogFileError, dump_catalog, load_c
 from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
 from db.migrations import current_revision, downgrade, head_revision, upgrade
-from db.session import WRITE_OPTIONS, make_engine, make_session_factory
+from db.session import make_engine, make_session_factory
+from db.versioning import begin_write
 
 log = logging.getLogger("tada.cli")
 
@@ -30,7 +31,7 @@ def prepare_database(settings: Settings) -> int | None:
     try:
         factory = make_session_factory(engine)
         with factory() as session:
-            session.connection(execution_options=WRITE_OPTIONS)
+            begin_write(session)
             if not catalog_is_empty(session):
                 return None
             catalog = load_catalog_file(SEED_CATALOG)
@@ -91,7 +92,7 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"error: {args.file}: {exc}", file=sys.stderr)
                 return 2
             with factory() as session:
-                session.connection(execution_options=WRITE_OPTIONS)
+                begin_write(session)
                 version = replace_catalog(
                     session,
                     catalog,

@@ -191,11 +191,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A concurrent writer changed the record between our If-Match check and our update:
+        # the same situation as a stale If-Match, so the same answer.
         return problem_response(
-            409,
-            "Conflict",
-            "Someone else changed this record while you were editing it; reload and try again.",
-            slug="conflict",
+            412,
+            "Precondition failed",
+            "Someone else changed this record while you were editing it; reload it and apply "
+            "your change again.",
+            slug="precondition-failed",
             instance=request.url.path,
         )
 
