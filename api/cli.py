@@ -14,6 +14,7 @@ from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
 from db.migrations import current_revision, downgrade, head_revision, upgrade
 from db.session import make_engine, make_session_factory
+from db.storable import storable_problems
 from db.versioning import begin_write
 
 log = logging.getLogger("tada.cli")
@@ -90,6 +91,11 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
                 catalog = load_catalog_file(args.file)
             except CatalogFileError as exc:
                 print(f"error: {args.file}: {exc}", file=sys.stderr)
+                return 2
+            problems = list(storable_problems(catalog.model_dump()))
+            if problems:
+                listed = "; ".join(f"{p['path']}: {p['message']}" for p in problems[:5])
+                print(f"error: {args.file}: {listed}", file=sys.stderr)
                 return 2
             with factory() as session:
                 begin_write(session)
