@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.catalog_cache import CatalogCache
 from api.deps import VerifiedKeys
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.fhir.codes import app_code_cache
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
@@ -97,10 +98,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(curation.router)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from db.session import DatabaseTimeouts
 
@@ -53,6 +55,20 @@ class Settings(BaseSettings):
     cors_origins: list[str] | None = None
     sdm_link_url: str | None = None
     cds_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+
+    @field_validator("database_url")
+    @classmethod
+    def _parseable_url(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; e.g. postgresql+psycopg://user:pass@host/db or "
+                "sqlite:///tada.db"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"TADA runs on SQLite or PostgreSQL, not {backend}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
