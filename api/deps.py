@@ -270,6 +270,7 @@ def require_role(minimum: str) -> object:
             )
         return principal
 
+    dependency.tada_role = minimum  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
 
 
