@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.replicas import running_replicas  # noqa: E402
 
 EXAMPLES = os.environ.get("TADA_SCHEMATHESIS_EXAMPLES", "20")
-COMMON = ["--generation-deterministic", "-n", EXAMPLES, "--checks", "all", "--request-timeout", "30"]
+COMMON = ["--generation-deterministic", "-n", EXAMPLES, "--checks", "all"]
+COMMON += ["--request-timeout", "30"]
 ALWAYS_EXCLUDED = "positive_data_acceptance,missing_required_header"
 
 
