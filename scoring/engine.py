@@ -352,18 +352,9 @@ def _prior_reasons(source_id: str | None) -> dict[PriorOutcome, Reason]:
     }
 
 
-# The place of a therapy with no indication for the condition: it is excluded whatever the
-# history; a stated poor outcome is still shown (it cites nothing: the history is the patient's).
+# The place of a therapy with no indication for the condition: excluded whatever the history.
 _NO_PLACE = _Place(
-    Requirement.NONE,
-    frozenset(),
-    frozenset(),
-    frozenset(),
-    None,
-    None,
-    None,
-    None,
-    _prior_reasons(None),
+    Requirement.NONE, frozenset(), frozenset(), frozenset(), None, None, None, None, {}
 )
 _RESPONDED: frozenset[PriorOutcome | None] = frozenset({PriorOutcome.RESPONDED})
 _FAILED: frozenset[PriorOutcome | None] = frozenset(
@@ -691,7 +682,12 @@ def rank(
 
         # Screens (`scoring.exclusions` words them).
         place = prepared.place
-        failed = history.failed(prepared.therapy_id, place) if history is not None else None
+        # A therapy without an indication is excluded as such; its history adds nothing.
+        failed = (
+            history.failed(prepared.therapy_id, place)
+            if history is not None and place is not _NO_PLACE
+            else None
+        )
         settings_key: frozenset[CareSetting] | None = None
         home_rule = prepared.home_after is None or prior >= prepared.home_after
         # The memos are read here first; a method call per therapy is a measurable share.
