@@ -1,14 +1,19 @@
 """The decision engine's one entry point: `rank(snapshot, case, preferences, weights) -> Result`.
 
-Steps (DESIGN.md "Scoring semantics"):
+Steps (DESIGN.md "Scoring semantics"; README "What the engine does"):
 1. the case's condition must be in the snapshot (`UnknownCondition` otherwise);
-2. every therapy in the snapshot, by id: screened for applicability and hard constraints
-   (`scoring.exclusions`) — excluded with its reasons — or valued on the six criteria
-   (`scoring.criteria`) against the catalog's fixed scales;
+2. every therapy in the snapshot, by id, ends in exactly one list: `excluded` (applicability, a
+   prior inadequate response or intolerance, absolute risk rules read by `scoring.rules`, care
+   setting, budget, availability), `later` (its place needs something first that the stated
+   history or phase does not show), or valued on the six criteria (`scoring.criteria`) against
+   the catalog's fixed scales; `scoring.exclusions` words every reason;
 3. the patient's importance ratings normalised (`scoring.weights`);
 4. the options scored by the chosen method (`scoring.methods`) and ordered by
    (-score, therapy id);
 5. the stability of the first place under one-way weight changes (`scoring.stability`).
+
+What does not depend on the patient is prepared once per snapshot (`prepare`) and kept on the
+snapshot; a case only does what its facts change.
 
 The order reflects the patient's stated priorities, nothing more: no text the engine writes says
 which option to choose. Pure and deterministic: no I/O, clock, randomness or logging; every
@@ -302,7 +307,6 @@ class _Place:
         indication: Indication | None,
         first_line: frozenset[str],
         names: dict[str, str],
-        therapy_source: str,
     ) -> _Place:
         if indication is None:
             return _NO_PLACE
@@ -402,7 +406,7 @@ def _prepare(
     scales = snapshot.scales
     therapy = facts.therapy
     annual = annual_cost(facts)
-    place = _Place.of(facts.indication, first_line, names, therapy.source_id)
+    place = _Place.of(facts.indication, first_line, names)
     static = (
         efficacy(facts, scales),
         safety(facts.adverse_effects, (), scales),
