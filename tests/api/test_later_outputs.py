@@ -77,5 +77,6 @@ def test_an_order_for_a_later_point_therapy_says_what_usually_comes_first(
     assert card.indicator == "warning"
     assert card.summary.startswith("Subcutaneous immunoglobulin")
     assert "usually comes later" in card.summary
+    assert card.detail is not None
     assert "keep up a good response to IVIG" in card.detail
     assert "Usually for a later decision point" in result_detail(result, case, snapshot)
