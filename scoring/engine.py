@@ -206,6 +206,22 @@ class _Prepared:
     plain_evidence: dict[tuple[int, tuple[str, ...]], tuple[Citation, ...]] = field(
         default_factory=dict
     )
+    # (rule position, fact) -> its needs_check caution; worded once, not per case.
+    fact_checks: dict[tuple[int, str], Reason] = field(default_factory=dict)
+    # What a case's checks and relative rules make of the cautions and evidence, keyed by the
+    # facts they depend on: most cases repeat a few such combinations.
+    shown_cautions: dict[tuple[object, ...], tuple[tuple[Reason, ...], tuple[Citation, ...]]] = (
+        field(default_factory=dict)
+    )
+
+    def fact_check(self, compiled: CompiledRule, fact: str) -> Reason:
+        key = (compiled.position, fact)
+        reason = self.fact_checks.get(key)
+        if reason is None:
+            reason = needs_check(fact, compiled.rule)
+            if len(self.fact_checks) < _MEMO_SLOTS:
+                self.fact_checks[key] = reason
+        return reason
 
     def convenience(self, home: bool, case: PatientCase, preferences: Preferences) -> _Shown:
         """Convenience depends only on being at home now, travel and supervised infusions."""
@@ -675,7 +691,7 @@ def rank(
                 lacking = missing(compiled.rule.when, facts)
                 found_unknown.extend(lacking)
                 if compiled.asks:
-                    checks.extend(needs_check(fact, compiled.rule) for fact in lacking)
+                    checks.extend(prepared.fact_check(compiled, fact) for fact in lacking)
             elif applies:
                 (excluding if compiled.absolute else cautioning).append(compiled)
         if rules is None and risk_factors and not prepared.factors.isdisjoint(risk_factors):
@@ -761,14 +777,28 @@ def rank(
             kept = prepared.static_cautions[urgent]
             evidence = prepared.plain_cited(urgent, convenience_)
         else:
-            cautions = list(checks)
-            for item in shown:
-                cautions.extend(item.partial.cautions)
-            kept = _dedupe(cautions)
-            cited_set = {c.source for c in kept if c.source is not None}
-            for item in shown:
-                cited_set.update(item.partial.sources)
-            evidence = prepared.cited(frozenset(cited_set))
+            # Checks and relative rules vary with few facts: memoised by what they depend on.
+            key = (
+                tuple(checks),
+                tuple([c.position for c in cautioning]),
+                urgent,
+                home,
+                travel,
+                prior,
+            )
+            memo = prepared.shown_cautions.get(key)
+            if memo is None:
+                cautions = list(checks)
+                for item in shown:
+                    cautions.extend(item.partial.cautions)
+                kept = _dedupe(cautions)
+                cited_set = {c.source for c in kept if c.source is not None}
+                for item in shown:
+                    cited_set.update(item.partial.sources)
+                memo = (kept, prepared.cited(frozenset(cited_set)))
+                if len(prepared.shown_cautions) < _MEMO_SLOTS:
+                    prepared.shown_cautions[key] = memo
+            kept, evidence = memo
         row = [
             prepared.efficacy.value,
             safety_.value,
