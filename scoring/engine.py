@@ -316,6 +316,7 @@ class _Place:
     wrong_phase: Reason | None
     phase_check: Reason | None
     prior: dict[PriorOutcome, Reason]
+    active: bool = False  # whether it needs anything (a prior treatment or a phase) at all
 
     @classmethod
     def of(
@@ -342,6 +343,7 @@ class _Place:
             phase_reason(indication) if place.phases else None,
             phase_check(indication) if place.phases else None,
             _prior_reasons(source),
+            bound or bool(place.phases),
         )
 
     def prerequisite(self, history: _History | None) -> int:
@@ -735,8 +737,8 @@ def rank(
             excluded.append(_exclusion(prepared, failed, excluding, settings_key, over_budget))
             continue
 
-        # Decision point: what must come first, and the phase.
-        if place is not _NO_PLACE:
+        # Decision point: what must come first, and the phase (most places need neither).
+        if place.active:
             waits: list[Reason] = []
             state = place.prerequisite(history)
             if state == _UNMET:
