@@ -296,7 +296,7 @@ def test_a_rule_on_an_unknown_fact_is_refused(client: TestClient, curator_key: s
 
 
 def test_an_indication_without_a_place_is_refused(client: TestClient, curator_key: str) -> None:
-    body = {
+    body: dict[str, Any] = {
         "therapy": "eculizumab",
         "condition": "cidp",
         "status": "investigational",
