@@ -296,7 +296,6 @@ async def reader(
 
 ReaderDep = Annotated[Principal, Depends(reader)]
 CuratorDep = Annotated[Principal, Depends(require_role("curator"))]
-AdminDep = Annotated[Principal, Depends(require_role("admin"))]
 
 
 @dataclass(frozen=True)

@@ -70,10 +70,6 @@ class PreconditionRequired(ProblemError):
     status, title, slug = 428, "Precondition required", "precondition-required"
 
 
-class PayloadTooLarge(ProblemError):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
-
-
 class InvalidInput(ProblemError):
     status, title, slug = 422, "Invalid input", "invalid-input"
 
