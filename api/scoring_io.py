@@ -222,6 +222,7 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
             }
             for e in result.later
         ],
+        "not_indicated_count": result.not_indicated_count,
     }
 
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.fhir.codes import FhirCodeLists
 from api.fhir.intake import DerivedCase, DerivedOrder
 from api.settings import Settings
+from scoring.exclusions import NO_INDICATION
 from scoring.model import CatalogSnapshot, RankedOption, Reason, Result
 
 MEDICATION_SYSTEMS = frozenset(
@@ -36,7 +37,8 @@ MEDICATION_SYSTEMS = frozenset(
         "http://hl7.org/fhir/sid/ndc",
     }
 )
-NOT_AN_EXCLUSION = "no_indication"  # a catalog gap, not a contraindication: warning, not critical
+# A catalog gap, not a contraindication: a warning, not critical.
+NOT_AN_EXCLUSION = NO_INDICATION.code
 ASK_PREFIX = "needs_check_"  # "not known for this patient": worth saying, not a warning
 # Engine cautions about catalog data gaps or logistics, not about this patient's safety or
 # supply: shown in the detail, but they do not make a card a warning.
@@ -263,13 +265,7 @@ def result_detail(
     if result.excluded:
         lines += ["", "**Not suitable for this patient**", ""]
         for exclusion in result.excluded:
-            if all(r.code == NOT_AN_EXCLUSION for r in exclusion.reasons):
-                continue
-            why = "; ".join(
-                f"{r.message}{_cite(r, snapshot)}"
-                for r in exclusion.reasons
-                if r.code != NOT_AN_EXCLUSION
-            )
+            why = "; ".join(f"{r.message}{_cite(r, snapshot)}" for r in exclusion.reasons)
             lines.append(f"- **{exclusion.name}**: {why}")
     lines += [
         "",
@@ -342,7 +338,10 @@ def _find(result: Result, therapy_id: str) -> tuple[RankedOption | None, list[Re
     for exclusion in result.excluded:
         if exclusion.therapy_id == therapy_id:
             return None, list(exclusion.reasons)
-    return None, None
+    if any(waiting.therapy_id == therapy_id for waiting in result.later):
+        return None, None
+    # Not named for the condition at all: the result counts it (`not_indicated_count`).
+    return None, [NO_INDICATION]
 
 
 def _later(result: Result, therapy_id: str) -> list[Reason] | None:
