@@ -449,25 +449,39 @@ def _replacement(
     resource: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "status": "draft",
-        "intent": order.intent if order.intent != "None" else "order",
+        "intent": order.intent or "order",
         "medicationCodeableConcept": {"coding": [coding], "text": alternative.name},
         "subject": {"reference": case.patient or "Patient/unknown"},
     }
     MedicationRequest.model_validate(resource)  # a resource the EHR can accept as R4
+    create = Action(
+        type="create", description=f"Draft an order for {alternative.name}", resource=resource
+    )
+    if order.resource_id is None:
+        # A draft without an id cannot be named in a delete action: offer the new draft only,
+        # and say so, rather than no suggestion at all.
+        return Suggestion(
+            label=_short(f"Draft {alternative.name} instead (remove the current draft)", 139),
+            uuid=str(uuid.uuid4()),
+            actions=[
+                create.model_copy(
+                    update={
+                        "description": f"Draft an order for {alternative.name}; the current "
+                        "draft has no id, so remove it yourself"
+                    }
+                )
+            ],
+        )
     return Suggestion(
         label=_short(f"Replace the draft order with {alternative.name}", 139),
         uuid=str(uuid.uuid4()),
         actions=[
             Action(
                 type="delete",
-                description=f"Remove the draft order {order.source}",
-                resourceId=order.source,
+                description=f"Remove the draft order {order.resource_id}",
+                resourceId=order.resource_id,
             ),
-            Action(
-                type="create",
-                description=f"Draft an order for {alternative.name}",
-                resource=resource,
-            ),
+            create,
         ],
     )
 
