@@ -69,6 +69,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
         app.include_router(bench.router)
+    batch_limit = max(settings.max_body_bytes, settings.batch_max_cases * 2_000)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        overrides={"/v1/score/batch": batch_limit},
+        prefixes={
+            "/v1/fhir/": settings.fhir_max_body_bytes,
+            "/cds-services/": settings.fhir_max_body_bytes,
+        },
+    )
+    app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+    # Outermost, so every answer carries the CORS headers: a 413 or 400 from the middleware
+    # above, a 401/412/422 problem, a 500. Without them a browser client (the CDS Hooks
+    # sandbox) sees a CORS error instead of the status.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -76,12 +91,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "X-API-Key", "If-Match"],
         expose_headers=["ETag", "X-Request-ID"],
     )
-    batch_limit = max(settings.max_body_bytes, settings.batch_max_cases * 2_000)
-    app.add_middleware(
-        BodyLimitMiddleware,
-        limit=settings.max_body_bytes,
-        overrides={"/v1/score/batch": batch_limit},
-    )
-    app.add_middleware(RejectNulMiddleware)
-    app.add_middleware(RequestLogMiddleware)
     return app

@@ -113,7 +113,11 @@ class CodeListEntry(Strict):
     codes: list[Coding] = Field(min_length=1)
 
 
-_TARGET_SECTIONS = {"condition": "conditions", "risk_factor": "risk_factors", "therapy": "therapies"}
+_TARGET_SECTIONS = {
+    "condition": "conditions",
+    "risk_factor": "risk_factors",
+    "therapy": "therapies",
+}
 
 
 def _fold_code_lists(raw: Any) -> Any:

@@ -3,7 +3,8 @@
 The order follows the CDS Hooks best-practice recipe: `iss` on the allow-list, the key found by
 `kid` in that issuer's JWKS (or an allow-listed `jku`; an arbitrary `jku` is never fetched, which
 would let a caller choose the key that verifies it), the signature (ES384 or RS384 only: `none`
-and every HMAC are refused, as the spec requires), `aud` equal to this service's configured URL,
+and every HMAC are refused, as the spec requires), `aud` equal to the URL of the service invoked
+(the configured base, or the issuer's own base where an EHR set it by hand, plus the service id),
 `exp`/`iat` (and `nbf` when sent), then `jti` not seen before. Extra claims (`sub`, `nbf`,
 `tenant`, Epic's own) are accepted. Any failure is a 401 with no detail for the caller; the log
 says why with `iss`/`jti` only, never the token.
@@ -141,7 +142,7 @@ class JwtVerifier:
         self.jwks = JwksCache(timeout=settings.cds_fhir_timeout_seconds)
         self.jtis = JtiStore()
 
-    def verify(self, token: str, audiences: list[str]) -> CdsCaller:
+    def verify(self, token: str, audiences: Callable[[str], list[str]]) -> CdsCaller:
         if len(token) > MAX_TOKEN_BYTES:
             raise JwtRejected("token too large")
         try:
@@ -180,7 +181,7 @@ class JwtVerifier:
                 token,
                 key.key,
                 algorithms=[alg],
-                audience=audiences,
+                audience=audiences(issuer),
                 issuer=issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["iss", "aud", "exp", "iat", "jti"]},
@@ -237,13 +238,16 @@ async def authenticate(request: Request) -> CdsCaller:
     if scheme.lower() != "bearer" or not token.strip():
         log.info("CDS call to %s without a bearer JWT", request.url.path)
         raise _unauthorized()
-    base = settings.audience.rstrip("/")
-    audiences = [base]
-    service_id = request.path_params.get("service_id")
-    if service_id:
-        audiences.append(f"{base}/{service_id}")
-        if request.url.path.endswith("/feedback"):
-            audiences.append(f"{base}/{service_id}/feedback")
+    service_id = str(request.path_params.get("service_id", ""))
+    feedback = request.url.path.endswith("/feedback")
+
+    def audiences(issuer: str) -> list[str]:
+        """The URL of the service invoked (CDS Hooks 2.0.1: `aud` MUST be it, not the
+        discovery URL), under the base configured for this issuer or the default base."""
+        base = settings.cds_audience_by_issuer.get(issuer, settings.audience).rstrip("/")
+        service = f"{base}/{service_id}"
+        return [service, f"{service}/feedback"] if feedback else [service]
+
     try:
         return await run_in_threadpool(verifier(request).verify, token.strip(), audiences)
     except JwtRejected as exc:

@@ -430,7 +430,10 @@ def numeric_value(
             "a bound, not a value; not used"
         )
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        number = math.inf
     if not math.isfinite(number) or abs(number) > 1e9:
         acc.notes.append(f"{item.label}: {attribute} value is out of any plausible range; not used")
         return None

@@ -152,8 +152,34 @@ def test_good_rs384_token_with_extra_claims_is_accepted(secure_client: TestClien
     assert call(secure_client, bearer).status_code == 200
 
 
-def test_base_audience_is_accepted(secure_client: TestClient) -> None:
-    assert call(secure_client, token(aud=AUDIENCE)).status_code == 200
+def test_discovery_url_as_audience_of_a_service_call_is_refused(
+    secure_client: TestClient,
+) -> None:
+    """CDS Hooks 2.0.1: `aud` MUST be the URL of the service invoked, not the discovery URL."""
+    assert call(secure_client, token(aud=AUDIENCE)).status_code == 401
+
+
+def test_another_services_url_as_audience_is_refused(secure_client: TestClient) -> None:
+    assert call(secure_client, token(aud=AUDIENCE + "/tada-ig-order-sign")).status_code == 401
+
+
+def test_audience_configured_per_issuer(database_url: str, jwks: JwksServer) -> None:
+    """An EHR whose `aud` was configured by hand with another base is accepted under that
+    base only."""
+    settings = Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        catalog_refresh_seconds=0,
+        cds_audience=AUDIENCE,
+        cds_trusted_issuers={ISSUER: jwks.url},
+        cds_audience_by_issuer={ISSUER: "https://proxy.example.org/tada/cds-services/"},
+        warm_up=False,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        by_hand = "https://proxy.example.org/tada/cds-services/tada-patient-view"
+        assert call(client, token(aud=by_hand)).status_code == 200
+        assert call(client, token()).status_code == 401
 
 
 def test_allow_listed_jku_is_accepted(secure_client: TestClient, jwks: JwksServer) -> None:
