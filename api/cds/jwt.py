@@ -9,10 +9,9 @@ and every HMAC are refused, as the spec requires), `aud` equal to the URL of the
 `tenant`, Epic's own) are accepted. Any failure is a 401 with no detail for the caller; the log
 says why with `iss`/`jti` only, never the token.
 
-Replay protection keeps seen `jti`s in memory until their `exp`. With several worker processes
-each keeps its own set, so a token replayed to a different worker within its lifetime is not
-caught: run one process per host behind the load balancer's stickiness, or move the set to a
-shared store (Redis SET NX with expiry) before scaling out.
+Replay protection keeps seen `jti`s in the database (`cds_jwt_ids`) until their `exp`, so every
+replica and worker shares one set: a token replayed to any of them is refused. With the database
+unreachable a call is answered 503, never accepted unchecked.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,9 +31,13 @@ import httpx
 import jwt
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.errors import Unauthorized
+from api.errors import ServiceUnavailable, Unauthorized
 from api.settings import Settings
+from db.cds import claim_jti, purge_jtis
+from db.session import WRITE_OPTIONS
 
 log = logging.getLogger("tada.cds.jwt")
 
@@ -114,33 +118,53 @@ class JwksCache:
         return keys[kid]
 
 
-class JtiStore:
-    """Seen (iss, jti) pairs until their token expires; check-and-add is atomic."""
+class JtiUnavailable(Exception):
+    """The replay store cannot be reached: the call is refused (503), never accepted unchecked."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+
+class JtiStore:
+    """Seen (iss, jti) pairs until their token expires, in the database every replica shares.
+
+    Check-and-add is one atomic INSERT ... ON CONFLICT, so two replicas receiving the same
+    token at once accept it once. Expired rows are purged at most once a minute per process."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._session_factory = session_factory
         self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], float] = {}
         self._next_purge = 0.0
 
     def add_new(self, issuer: str, jti: str, expires: float) -> bool:
         now = self._clock()
-        with self._lock:
-            if now >= self._next_purge:
-                self._seen = {k: e for k, e in self._seen.items() if e + LEEWAY_SECONDS > now}
-                self._next_purge = now + 30
-            key = (issuer, jti)
-            if key in self._seen:
-                return False
-            self._seen[key] = expires
-            return True
+        try:
+            with self._session_factory() as session:
+                session.connection(execution_options=WRITE_OPTIONS)
+                if now >= self._next_purge:
+                    self._next_purge = now + 60
+                    purge_jtis(session, before=_utc(now - LEEWAY_SECONDS))
+                new = claim_jti(
+                    session,
+                    issuer=issuer[:300],
+                    jti=jti[:200],
+                    expires_at=_utc(expires + LEEWAY_SECONDS),
+                    now=_utc(now),
+                )
+                session.commit()
+                return new
+        except SQLAlchemyError as exc:
+            raise JtiUnavailable(type(exc).__name__) from exc
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 class JwtVerifier:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session]) -> None:
         self._settings = settings
         self.jwks = JwksCache(timeout=settings.cds_fhir_timeout_seconds)
-        self.jtis = JtiStore()
+        self.jtis = JtiStore(session_factory)
 
     def verify(self, token: str, audiences: Callable[[str], list[str]]) -> CdsCaller:
         if len(token) > MAX_TOKEN_BYTES:
@@ -213,7 +237,7 @@ def verifier(request: Request) -> JwtVerifier:
         with _LOCK:
             found = getattr(state, "cds_jwt_verifier", None)
             if found is None:
-                found = JwtVerifier(state.settings)
+                found = JwtVerifier(state.settings, state.session_factory)
                 state.cds_jwt_verifier = found
     return found
 
@@ -253,6 +277,12 @@ async def authenticate(request: Request) -> CdsCaller:
     except JwtRejected as exc:
         log.info("CDS JWT refused on %s: %s", request.url.path, exc)
         raise _unauthorized() from None
+    except JtiUnavailable as exc:
+        log.warning("CDS JWT replay store unavailable on %s: %s", request.url.path, exc)
+        raise ServiceUnavailable(
+            "The service cannot check this token against replays right now; try again.",
+            headers={"Retry-After": "1"},
+        ) from None
 
 
 def _unauthorized() -> Unauthorized:
