@@ -230,19 +230,33 @@ def _facts_lines(case: DerivedCase) -> list[str]:
         facts.append(
             f"eGFR {case.egfr.value:g} {case.egfr.unit or ''} on {case.egfr.date or 'unknown date'}"
             + (f" (earlier: {trend})" if trend else "")
+            + (f" ({case.egfr.note})" if case.egfr.note else "")
         )
     if case.platelet_count is not None:
         facts.append(f"platelets {case.platelet_count.value:g} {case.platelet_count.unit or ''}")
     if case.igg_trough is not None:
         facts.append(f"IgG {case.igg_trough.value:g} {case.igg_trough.unit or ''}")
+    if case.weight_kg is not None:
+        facts.append(f"weight {case.weight_kg.value:.1f} kg")
     if case.pregnant is not None:
         facts.append("pregnant" if case.pregnant else "not pregnant")
     if case.risk_factors:
         facts.append("risk factors: " + ", ".join(r.risk_factor for r in case.risk_factors))
+    if case.prior_treatments:
+        given = sorted(
+            {p.therapy_id + (" (current)" if p.ongoing else "") for p in case.prior_treatments}
+        )
+        facts.append("given before (response not recorded): " + ", ".join(given))
     lines = ["**Read from the record:** " + ("; ".join(f.strip() for f in facts) or "nothing")]
     unknown = [u for u in case.unknown if u != "condition"]
     if unknown:
         lines.append("**Not known (not guessed):** " + ", ".join(unknown))
+    if case.set_aside:
+        lines.append(
+            "**Set aside (not used by TADA, failed validation):** "
+            + "; ".join(case.set_aside[:5])
+            + (f" and {len(case.set_aside) - 5} more" if len(case.set_aside) > 5 else "")
+        )
     return lines
 
 

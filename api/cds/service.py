@@ -179,16 +179,25 @@ class Fetcher:
         return page
 
 
+def _wanted(template: str) -> int | None:
+    """The template's `_count`: a key that asks for the newest N stops after N results."""
+    match = re.search(r"[?&]_count=(\d+)", template)
+    return int(match.group(1)) if match else None
+
+
 def _collect(
-    key: str, first: Page, fetcher: Fetcher | None, limits: Limits
+    key: str, first: Page, fetcher: Fetcher | None, limits: Limits, wanted: int | None = None
 ) -> tuple[str, list[RawEntry], str | None]:
     """All pages of one key: the first (prefetched or fetched), then its `next` links, bounded
-    by pages, resources and the time budget. Returns (key, entries, why it is incomplete)."""
+    by pages, resources and the time budget. Returns (key, entries, why it is incomplete).
+
+    A key whose template asks for `_count=N` (the newest N results) stops once it has N: the
+    server's `next` link is then more than the template asked for."""
     if first.error:
         return key, [], first.error
     entries = list(first.entries)
     page, pages = first, 1
-    while page.next_url:
+    while page.next_url and (wanted is None or len(entries) < wanted):
         if fetcher is None:
             return key, entries, "a next page is linked but no fhirServer was given"
         if not fetcher.on_server(page.next_url):
@@ -221,11 +230,16 @@ def _limits(settings: Settings) -> Limits:
 def needs_fetch(request: CdsRequest, spec: ServiceSpec, codes: FhirCodeLists) -> bool:
     """Whether answering may need network I/O (a key missing, or a page still to follow)."""
     prefetch = request.prefetch or {}
-    for key in prefetch_templates(codes, orders=spec.orders):
+    for key, template in prefetch_templates(codes, orders=spec.orders).items():
         if key not in prefetch:
             return True
         value = prefetch[key]
-        if isinstance(value, dict) and value.get("resourceType") == "Bundle" and _next_link(value):
+        if (
+            isinstance(value, dict)
+            and value.get("resourceType") == "Bundle"
+            and _next_link(value)
+            and _wanted(template) is None
+        ):
             return True
     return False
 
@@ -249,11 +263,17 @@ def gather(
             given[key] = _read_value(prefetch[key], f"prefetch.{key}")
         else:
             missing[key] = template.replace("{{context.patientId}}", patient_id)
-    paging = {k for k, page in given.items() if page.next_url and not page.error}
+    paging = {
+        k
+        for k, page in given.items()
+        if page.next_url and not page.error and _wanted(templates[k]) is None
+    }
     if (missing or paging) and request.fhirServer:
-        results = _fetch_all(request, given, missing, settings, limits)
+        results = _fetch_all(request, given, missing, templates, settings, limits)
     else:
-        results = [_collect(k, page, None, limits) for k, page in given.items()]
+        results = [
+            _collect(k, page, None, limits, _wanted(templates[k])) for k, page in given.items()
+        ]
         results += [(k, [], "not in the prefetch and no fhirServer was given") for k in missing]
     failed = {}
     for key, found, why in results:
@@ -286,6 +306,7 @@ def _fetch_all(
     request: CdsRequest,
     given: dict[str, Page],
     missing: dict[str, str],
+    templates: dict[str, str],
     settings: Settings,
     limits: Limits,
 ) -> list[tuple[str, list[RawEntry], str | None]]:
@@ -306,7 +327,7 @@ def _fetch_all(
             first = given.get(key)
             if first is None:
                 first = fetcher.get(f"{base}/{missing[key]}", f"fetched.{key}")
-            return _collect(key, first, fetcher, limits)
+            return _collect(key, first, fetcher, limits, _wanted(templates[key]))
 
         keys = [*given, *missing]
         with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:

@@ -453,8 +453,6 @@ def numeric_value(
             )
             return None
         number, unit, note = round(converted.value, 6), target, converted.annotation_note
-        if note:
-            acc.notes.append(f"{item.label}: {attribute} {note}")
     return when, DerivedValue(
         value=number,
         unit=str(unit) if unit else None,
@@ -481,7 +479,10 @@ def finish_observations(acc: Accumulator) -> None:
             values = [v for v in values if v[0] is not None]
             if not values:
                 continue
-        setattr(acc.case, attribute, values[0][1])
+        latest = values[0][1]
+        setattr(acc.case, attribute, latest)
+        if latest.note:
+            acc.notes.append(f"{latest.source}: {attribute} {latest.note}")
         if attribute == "egfr":
             acc.case.egfr_history = [v[1] for v in values[1:6]]
 
