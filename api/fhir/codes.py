@@ -87,6 +87,10 @@ class FhirCodeLists:
     therapies: CodeIndex
     therapy_codings: dict[str, tuple[CodeRow, ...]]
     observations: dict[str, ObservationSpec]
+    # Each observation attribute's code list as an index too, so a list used for Condition
+    # codes (`pregnant`) matches ICD-10-CM descendants like the other lists.
+    value_lists: dict[str, CodeIndex] = field(default_factory=dict)
+    observation_by_code: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def from_rows(cls, rows: CatalogCodeRows) -> FhirCodeLists:
@@ -107,16 +111,23 @@ class FhirCodeLists:
                 )
                 for o in rows.observations
             },
+            value_lists={o.attribute: CodeIndex.build(o.codes) for o in rows.observations},
+            observation_by_code={
+                (c.system, c.code.strip()): o.attribute
+                for o in reversed(rows.observations)
+                for c in reversed(o.codes)
+            },
         )
 
     def observation_attribute(self, system: str | None, code: str | None) -> str | None:
         if not system or not code:
             return None
-        key = (system, code.strip())
-        for spec in self.observations.values():
-            if key in spec.codes:
-                return spec.attribute
-        return None
+        return self.observation_by_code.get((system, code.strip()))
+
+    def in_value_list(self, attribute: str, system: str, code: str) -> bool:
+        """Whether a coding is in an attribute's list (ICD-10-CM descendants included)."""
+        index = self.value_lists.get(attribute)
+        return index is not None and bool(index.match(system, code)[0])
 
 
 class FhirCodeCache:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from scoring.model import PatientCase
+from scoring.model import PatientCase, PriorTreatment
 
 
 class DerivedValue(BaseModel):
@@ -57,6 +56,11 @@ class DerivedPriorTreatment(BaseModel):
     ongoing: bool = False
     coding: str
     source: str
+    reason_condition_ids: list[str] = Field(
+        default=[],
+        description="Catalog conditions the record gives as the reason; empty: not recorded "
+        "(then it counts for every condition)",
+    )
 
 
 class DerivedCase(BaseModel):
@@ -99,8 +103,15 @@ class DerivedCase(BaseModel):
         "while the rest of the resource was read (lenient mode only)",
     )
 
-    def patient_fields(self) -> dict[str, Any]:
-        """The patient facts as `/v1/score` request fields (unknown ones left out)."""
+    def patient_fields(self, condition_id: str | None = None) -> dict[str, Any]:
+        """The patient facts as `/v1/score` request fields (unknown ones left out), for
+        `condition_id` (default: the derived condition)."""
+        chosen = condition_id or self.condition_id
+        history = [
+            p
+            for p in self.prior_treatments or ()
+            if not p.reason_condition_ids or chosen in p.reason_condition_ids
+        ]
         values: dict[str, Any] = {
             "age_years": self.age_years,
             "weight_kg": self.weight_kg.value if self.weight_kg else None,
@@ -110,22 +121,22 @@ class DerivedCase(BaseModel):
             "platelet_count": self.platelet_count.value if self.platelet_count else None,
             "igg_trough": self.igg_trough.value if self.igg_trough else None,
         }
-        if self.prior_treatments and _ENGINE_TAKES_PRIOR_TREATMENTS:
-            values["prior_treatments"] = _prior_treatment_entries(self.prior_treatments)
+        if history:  # never []: no record of a treatment is not proof of none
+            values["prior_treatments"] = _prior_treatment_entries(history)
         return {k: v for k, v in values.items() if v is not None}
 
     def patient_case(self, condition_id: str | None = None) -> PatientCase:
         chosen = condition_id or self.condition_id
         if chosen is None:
             raise ValueError("no condition")
-        facts = self.patient_fields()
+        facts = self.patient_fields(chosen)
         facts["risk_factors"] = frozenset(facts.get("risk_factors", ()))
         if "prior_treatments" in facts:
-            facts["prior_treatments"] = _engine_prior_treatments(facts["prior_treatments"])
+            facts["prior_treatments"] = tuple(
+                PriorTreatment(p["therapy_id"], None, p.get("ongoing", False))
+                for p in facts["prior_treatments"]
+            )
         return PatientCase(condition_id=chosen, **facts)
-
-
-_ENGINE_TAKES_PRIOR_TREATMENTS = "prior_treatments" in {f.name for f in fields(PatientCase)}
 
 
 def _prior_treatment_entries(found: list[DerivedPriorTreatment]) -> list[dict[str, Any]]:
@@ -138,8 +149,3 @@ def _prior_treatment_entries(found: list[DerivedPriorTreatment]) -> list[dict[st
         {"therapy_id": t, **({"ongoing": True} if ongoing else {})}
         for t, ongoing in sorted(merged.items())
     ]
-
-
-def _engine_prior_treatments(entries: list[dict[str, Any]]) -> Any:  # pragma: no cover - wired
-    """The engine's value for `prior_treatments` (its own type, once the engine has one)."""
-    return tuple(entries)

@@ -213,7 +213,7 @@ def relevant(raw: dict[str, Any], codes: FhirCodeLists) -> bool:
             raw.get("code"),
             lambda s, c: bool(codes.conditions.match(s, c)[0]),
             lambda s, c: bool(codes.risk_factors.match(s, c)[0]),
-            lambda s, c: codes.observation_attribute(s, c) == PREGNANT_VALUES,
+            lambda s, c: codes.in_value_list(PREGNANT_VALUES, s, c),
         )
     if kind == "AllergyIntolerance":
         return _any_known(raw.get("code"), lambda s, c: bool(codes.risk_factors.match(s, c)[0]))
@@ -280,7 +280,6 @@ def read_condition(acc: Accumulator, item: Readable) -> None:
             f"{item.label} is {'/'.join(sorted(verification))}, not confirmed; not counted"
         )
         return
-    pregnant = acc.codes.observations.get(PREGNANT_VALUES)
     for coding in codings(raw.get("code")):
         ids, matched = acc.codes.conditions.match(*coding)
         for cid in ids:
@@ -295,7 +294,7 @@ def read_condition(acc: Accumulator, item: Readable) -> None:
                 )
         for factor in acc.codes.risk_factors.match(*coding)[0]:
             add_risk_factor(acc, factor, coding, item)
-        if pregnant is not None and coding in pregnant.codes:
+        if acc.codes.in_value_list(PREGNANT_VALUES, *coding):
             acc.pregnant_conditions.append(item.label)
 
 
@@ -343,18 +342,23 @@ def read_medication_request(acc: Accumulator, item: Readable) -> None:
                 intent=intent if isinstance(intent, str) else None,
                 source=item.label,
                 resource_id=f"MedicationRequest/{rid}" if isinstance(rid, str) and rid else None,
-                reason_condition_ids=sorted(
-                    {
-                        cid
-                        for concept in raw.get("reasonCode") or ()
-                        for c in codings(concept)
-                        for cid in acc.codes.conditions.match(*c)[0]
-                    }
-                ),
+                reason_condition_ids=reason_conditions(acc, raw),
             )
         )
     if raw.get("doNotPerform") is not True and status in ORDER_HISTORY:
         add_prior(acc, therapy_id, coding, item, ongoing=ORDER_HISTORY[status])
+
+
+def reason_conditions(acc: Accumulator, raw: dict[str, Any]) -> list[str]:
+    """Catalog conditions named in `reasonCode` (orders, administrations, procedures)."""
+    return sorted(
+        {
+            cid
+            for concept in raw.get("reasonCode") or ()
+            for c in codings(concept)
+            for cid in acc.codes.conditions.match(*c)[0]
+        }
+    )
 
 
 def _history_reader(
@@ -403,7 +407,11 @@ def add_prior(
 ) -> None:
     acc.prior.append(
         DerivedPriorTreatment(
-            therapy_id=therapy_id, ongoing=ongoing, coding=coding, source=item.label
+            therapy_id=therapy_id,
+            ongoing=ongoing,
+            coding=coding,
+            source=item.label,
+            reason_condition_ids=reason_conditions(acc, item.raw),
         )
     )
 
