@@ -344,6 +344,7 @@ def test_urn_uuid_and_absolute_references_resolve(client: TestClient) -> None:
             "ongoing": True,
             "coding": f"{RXNORM}|1657866",
             "source": "MedicationRequest/o1",
+            "reason_condition_ids": [],
         }
     ]
 
@@ -643,3 +644,48 @@ def test_prefetch_searchset_bundle_is_not_mutated(
         client.post(PATIENT_VIEW, json=hook("patient-view", prefetch=prefetch)).status_code == 200
     )
     assert prefetch == before
+
+
+def test_treatment_history_reaches_the_engine_as_given_response_unknown() -> None:
+    from api.fhir.derived import DerivedCase, DerivedPriorTreatment
+    from scoring.model import PriorTreatment
+
+    def given(therapy: str, *, ongoing: bool = False, reasons: list[str] | None = None) -> Any:
+        return DerivedPriorTreatment(
+            therapy_id=therapy,
+            ongoing=ongoing,
+            coding="x|y",
+            source="MedicationAdministration/a",
+            reason_condition_ids=reasons or [],
+        )
+
+    case = DerivedCase(
+        as_of=date(2026, 11, 30),
+        condition_id="cidp",
+        prior_treatments=[
+            given("ivig"),
+            given("ivig", ongoing=True),
+            given("rituximab", reasons=["itp"]),  # given for another condition
+            given("plasma-exchange", reasons=["cidp"]),
+        ],
+    )
+    assert case.patient_fields()["prior_treatments"] == [
+        {"therapy_id": "ivig", "ongoing": True},
+        {"therapy_id": "plasma-exchange"},
+    ]
+    assert case.patient_case().prior_treatments == (
+        PriorTreatment("ivig", None, True),
+        PriorTreatment("plasma-exchange", None, False),
+    )
+    assert case.patient_fields("itp")["prior_treatments"] == [
+        {"therapy_id": "ivig", "ongoing": True},
+        {"therapy_id": "rituximab"},
+    ]
+
+
+def test_no_treatment_record_is_unknown_history_never_none_given() -> None:
+    from api.fhir.derived import DerivedCase
+
+    case = DerivedCase(as_of=date(2026, 11, 30), condition_id="cidp")
+    assert "prior_treatments" not in case.patient_fields()
+    assert case.patient_case().prior_treatments is None
