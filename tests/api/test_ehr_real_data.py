@@ -374,17 +374,29 @@ def _with(*resources: dict[str, Any], condition: str = "G61.81") -> dict[str, An
 
 
 @pytest.mark.parametrize(
-    ("code", "factor"),
+    ("system", "code", "factor"),
     [
-        ("88805009", "heart_failure"),
-        ("42343007", "heart_failure"),
-        ("128053003", "thrombosis_history"),
-        ("433144002", "renal_impairment"),
+        (SCT, "88805009", "heart_failure"),
+        (SCT, "42343007", "heart_failure"),
+        (SCT, "128053003", "thrombosis_history"),
+        (SCT, "433144002", "renal_impairment"),
+        (ICD, "I82.401", "thrombosis_history"),
+        (ICD, "I26.99", "thrombosis_history"),
+        (ICD, "B18.1", "hbv_active"),
+        (ICD, "B16.9", "hbv_active"),
     ],
 )
-def test_snomed_risk_factor_codes(client: TestClient, code: str, factor: str) -> None:
-    case = _score(client, _with(_condition(code, "Patient/p1", system=SCT, id="rf"))).json()
+def test_risk_factor_codes_and_descendants(
+    client: TestClient, system: str, code: str, factor: str
+) -> None:
+    case = _score(client, _with(_condition(code, "Patient/p1", system=system, id="rf"))).json()
     assert factor in {r["risk_factor"] for r in case["derived_case"]["risk_factors"]}
+
+
+@pytest.mark.parametrize("code", ["Z34.00", "Z33.1", "O09.511", "Z3A.20"])
+def test_icd10cm_pregnancy_codes_mean_pregnant(client: TestClient, code: str) -> None:
+    bundle = _with(_condition(code, "Patient/p1", id="preg"), condition="G35.A")
+    assert _score(client, bundle).json()["derived_case"]["pregnant"] is True
 
 
 def test_snomed_idiopathic_thrombocytopenic_purpura_is_itp(client: TestClient) -> None:
