@@ -16,6 +16,7 @@ from api.catalog_cache import CatalogCache
 from api.deps import VerifiedKeys
 from api.errors import install_error_handlers
 from api.fhir.codes import app_code_cache
+from api.fhir.intake import set_verdict_cache_size
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
 from api.readiness import DatabaseProbe
 from api.routers import bench, catalog, curation, health, score
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    set_verdict_cache_size(settings.fhir_validation_cache_size)
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
     app.include_router(health.router)

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     # FHIR and CDS Hooks bodies carry whole patient records (a Synthea patient is 1-1.2 MB).
     fhir_max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    # Validation verdicts kept by a digest of the resource's exact JSON (0: off).
+    fhir_validation_cache_size: int = Field(default=20_000, ge=0)
     read_requires_key: bool = False
     # How often a process checks for catalog changes (and re-checks cached API keys); 0 is
     # strict mode (a database check on every request), for tests only.

@@ -21,11 +21,15 @@ reported as unknown, with the reason, and is never guessed.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
@@ -127,6 +131,78 @@ def _label(raw: dict[str, Any], where: str) -> str:
     return where
 
 
+ModelErrors = tuple[tuple[tuple[Any, ...], str], ...]
+
+
+class VerdictCache:
+    """What R4B validation said about a resource's exact JSON, by a digest of that JSON.
+
+    An EHR sends the same resources again and again (every chart open, every order hook for
+    the same patient), and validation is most of a hook's cost. The key is a BLAKE2b digest of
+    the canonical JSON (sorted keys), so a changed byte is a new key; the value is the list of
+    errors (element path, message), never the resource. Bounded (least recently used goes),
+    per process; `TADA_FHIR_VALIDATION_CACHE_SIZE=0` turns it off.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._verdicts: OrderedDict[bytes, ModelErrors] = OrderedDict()
+
+    @staticmethod
+    def key(kind: str, raw: dict[str, Any]) -> bytes | None:
+        try:
+            canonical = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+        except (orjson.JSONEncodeError, TypeError):  # e.g. an integer past 64 bits
+            return None
+        return hashlib.blake2b(kind.encode() + b"\0" + canonical, digest_size=20).digest()
+
+    def get(self, key: bytes) -> ModelErrors | None:
+        with self._lock:
+            found = self._verdicts.get(key)
+            if found is not None:
+                self._verdicts.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, verdict: ModelErrors) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._verdicts[key] = verdict
+            self._verdicts.move_to_end(key)
+            while len(self._verdicts) > self.size:
+                self._verdicts.popitem(last=False)
+
+
+VERDICTS = VerdictCache(20_000)
+
+
+def set_verdict_cache_size(size: int) -> None:
+    """Resize (0: off) the process's validation verdict cache; from the app's settings."""
+    VERDICTS.size = size
+    if size <= 0:
+        with VERDICTS._lock:
+            VERDICTS._verdicts.clear()
+
+
+def _model_errors(kind: str, model: Any, raw: dict[str, Any]) -> ModelErrors:
+    key = VerdictCache.key(kind, raw) if VERDICTS.size > 0 else None
+    if key is not None:
+        found = VERDICTS.get(key)
+        if found is not None:
+            return found
+    try:
+        model.model_validate(raw)
+        errors: ModelErrors = ()
+    except ValidationError as exc:
+        errors = tuple((tuple(e["loc"]), e["msg"]) for e in exc.errors()[:20])
+    except (ValueError, TypeError) as exc:  # a model validator raising outside pydantic
+        errors = (((), str(exc)[:300]),)
+    if key is not None:
+        VERDICTS.put(key, errors)
+    return errors
+
+
 def _validate(raw: Any, where: str) -> tuple[str | None, list[tuple[tuple[Any, ...], FhirProblem]]]:
     """The resource type and the validation problems (with their element paths)."""
     if not isinstance(raw, dict):
@@ -144,19 +220,10 @@ def _validate(raw: Any, where: str) -> tuple[str | None, list[tuple[tuple[Any, .
                 FhirProblem(label, f"{where}.resourceType", f"'{kind}' is not an R4 resource type"),
             )
         ]
-    try:
-        model.model_validate(raw)
-        return kind, []
-    except ValidationError as exc:
-        return kind, [
-            (
-                tuple(e["loc"]),
-                FhirProblem(label, f"{kind}.{_loc(e['loc'])}" if e["loc"] else kind, e["msg"]),
-            )
-            for e in exc.errors()[:20]
-        ]
-    except (ValueError, TypeError) as exc:  # a model validator raising outside pydantic
-        return kind, [((), FhirProblem(label, kind, str(exc)[:300]))]
+    return kind, [
+        (loc, FhirProblem(label, f"{kind}.{_loc(loc)}" if loc else kind, message))
+        for loc, message in _model_errors(kind, model, raw)
+    ]
 
 
 def parse_resource(raw: Any, where: str) -> tuple[Any | None, list[FhirProblem]]:
@@ -199,14 +266,21 @@ def bundle_entries(
 
 
 def _check_shell(raw: dict[str, Any], entries: list[Any], where: str) -> list[FhirProblem]:
-    shell = dict(raw)
-    shell["entry"] = [
-        {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
-        for e in entries
-    ]
-    if not shell["entry"]:
-        shell.pop("entry")
+    """The Bundle without its entries validated with R4B, and each entry's shape checked on
+    the JSON: validating 844 entries' `fullUrl`/`request`/`search` as models would make the
+    cost follow the record's size, not what TADA reads."""
+    shell = {k: v for k, v in raw.items() if k != "entry"}
     _, problems = parse_resource(shell, where)
+    for index, entry in enumerate(entries):
+        path = f"{where}.entry[{index}]"
+        if not isinstance(entry, dict):
+            problems.append(FhirProblem(where, path, "an entry must be a JSON object"))
+        elif "fullUrl" in entry and not isinstance(entry["fullUrl"], str):
+            problems.append(FhirProblem(where, f"{path}.fullUrl", "fullUrl must be a string"))
+        elif "resource" in entry and not isinstance(entry["resource"], dict):
+            problems.append(FhirProblem(where, f"{path}.resource", "a resource must be an object"))
+        if len(problems) >= 20:
+            break
     return problems
 
 

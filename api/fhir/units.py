@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction as F
+from functools import lru_cache
 
 # Prefix factors (UCUM "prefix" table, the ones labs use).
 _PREFIXES = {
@@ -121,6 +122,7 @@ def _term(term: str) -> tuple[tuple[int, int, int, int], F, set[str]]:
     return tuple(d * exponent for d in dimension), factor**exponent, annotations  # type: ignore[return-value]
 
 
+@lru_cache(maxsize=1024)
 def parse_unit(text: str) -> Unit:
     """A UCUM unit (or a common lab spelling of one), case-insensitively."""
     key = text.replace(" ", "").replace("µ", "u").replace("μ", "u").lower()
