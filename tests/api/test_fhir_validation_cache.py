@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
 
 from api.fhir import intake
 from api.fhir.intake import FhirInputError, RawEntry, parse_resources
@@ -34,7 +35,7 @@ def test_identical_json_is_validated_once(
     cache: intake.VerdictCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    model = intake.get_fhir_model_class("Observation")
+    model = get_fhir_model_class("Observation")
     real = model.model_validate
 
     def counting(raw: Any, *args: Any, **kwargs: Any) -> Any:
