@@ -78,6 +78,16 @@ USAGE = (
 
 
 def prefetch_templates(codes: FhirCodeLists, *, orders: bool) -> dict[str, str]:
+    """The templates for a service (the same object for every call on one catalog version;
+    callers must not change it)."""
+    key = ("prefetch_templates", orders)
+    found: dict[str, str] | None = codes.memo.get(key)
+    if found is None:
+        found = codes.memo[key] = _templates(codes, orders=orders)
+    return found
+
+
+def _templates(codes: FhirCodeLists, *, orders: bool) -> dict[str, str]:
     patient = "{{context.patientId}}"
     templates = {
         "patient": f"Patient/{patient}",

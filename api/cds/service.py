@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -179,6 +180,7 @@ class Fetcher:
         return page
 
 
+@lru_cache(maxsize=256)
 def _wanted(template: str) -> int | None:
     """The template's `_count`: a key that asks for the newest N stops after N results."""
     match = re.search(r"[?&]_count=(\d+)", template)

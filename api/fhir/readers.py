@@ -196,10 +196,37 @@ def therapy_of(found: list[tuple[str, str]], codes: FhirCodeLists) -> tuple[str,
 # --------------------------------------------------------------------------------------------
 
 
-def _any_known(concept: Any, *indexes: Callable[[str, str], bool]) -> bool:
+CONDITION_ROLES = frozenset({"condition", "risk_factor", "pregnant"})
+ALLERGY_ROLES = frozenset({"risk_factor"})
+OBSERVATION_ROLES = frozenset({"observation"})
+THERAPY_ROLES = frozenset({"therapy"})
+
+
+def roles(codes: FhirCodeLists, system: str, code: str) -> frozenset[str]:
+    """What a coding can be for in the catalog's lists (memoised per catalog version)."""
+    key = ("roles", system, code)
+    found: frozenset[str] | None = codes.memo.get(key)
+    if found is None:
+        found = frozenset(
+            name
+            for name, known in (
+                ("condition", bool(codes.conditions.match(system, code)[0])),
+                ("risk_factor", bool(codes.risk_factors.match(system, code)[0])),
+                ("pregnant", codes.in_value_list(PREGNANT_VALUES, system, code)),
+                ("observation", codes.observation_attribute(system, code) is not None),
+                ("therapy", bool(codes.therapies.match(system, code)[0])),
+            )
+            if known
+        )
+        if len(codes.memo) < 100_000:
+            codes.memo[key] = found
+    return found
+
+
+def _any_known(concept: Any, wanted: frozenset[str], codes: FhirCodeLists) -> bool:
     if not isinstance(concept, dict) or not isinstance(concept.get("coding", []), list):
         return True  # malformed: let validation report it
-    return any(known(s, c) for s, c in codings(concept) for known in indexes)
+    return any(roles(codes, s, c) & wanted for s, c in codings(concept))
 
 
 def relevant(raw: dict[str, Any], codes: FhirCodeLists) -> bool:
@@ -209,27 +236,17 @@ def relevant(raw: dict[str, Any], codes: FhirCodeLists) -> bool:
     if kind == "Patient":
         return True
     if kind == "Condition":
-        return _any_known(
-            raw.get("code"),
-            lambda s, c: bool(codes.conditions.match(s, c)[0]),
-            lambda s, c: bool(codes.risk_factors.match(s, c)[0]),
-            lambda s, c: codes.in_value_list(PREGNANT_VALUES, s, c),
-        )
+        return _any_known(raw.get("code"), CONDITION_ROLES, codes)
     if kind == "AllergyIntolerance":
-        return _any_known(raw.get("code"), lambda s, c: bool(codes.risk_factors.match(s, c)[0]))
+        return _any_known(raw.get("code"), ALLERGY_ROLES, codes)
     if kind == "Observation":
-        return _any_known(
-            raw.get("code"), lambda s, c: codes.observation_attribute(s, c) is not None
-        )
+        return _any_known(raw.get("code"), OBSERVATION_ROLES, codes)
     if kind in {"MedicationRequest", "MedicationAdministration", "MedicationStatement"}:
         if "medicationCodeableConcept" not in raw:
             return True  # a reference: the Medication decides, after resolution
-        return _any_known(
-            raw.get("medicationCodeableConcept"),
-            lambda s, c: bool(codes.therapies.match(s, c)[0]),
-        )
+        return _any_known(raw.get("medicationCodeableConcept"), THERAPY_ROLES, codes)
     if kind in {"Medication", "Procedure"}:
-        return _any_known(raw.get("code"), lambda s, c: bool(codes.therapies.match(s, c)[0]))
+        return _any_known(raw.get("code"), THERAPY_ROLES, codes)
     return False
 
 
