@@ -701,3 +701,37 @@ def test_no_treatment_record_is_unknown_history_never_none_given() -> None:
     case = DerivedCase(as_of=date(2026, 11, 30), condition_id="cidp")
     assert "prior_treatments" not in case.patient_fields()
     assert case.patient_case().prior_treatments is None
+
+
+def test_patient_view_reads_treatment_history_from_the_fhir_server(client: TestClient) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1970-05-05"}
+    history = [
+        patient,
+        _condition("G61.81", "Patient/p1", id="c1"),
+        {
+            "resourceType": "Procedure",
+            "id": "pe1",
+            "status": "completed",
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "36514"}]},
+            "subject": {"reference": "Patient/p1"},
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "id": "rtx-old",
+            "status": "stopped",
+            "intent": "order",
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "121191"}]},
+            "subject": {"reference": "Patient/p1"},
+        },
+    ]
+    with PagingFhirServer(history) as server:
+        body = hook("patient-view", **authorization(server))
+        body["context"]["patientId"] = "p1"
+        body["fhirAuthorization"]["patient"] = "p1"
+        response = client.post(PATIENT_VIEW, json=body)
+        paths = [p for p, _ in server.requests]
+    assert response.status_code == 200, response.text
+    detail = response.json()["cards"][0]["detail"]
+    assert "given before (response not recorded): plasma-exchange, rituximab" in detail
+    assert any(p.startswith("/fhir/Procedure?") for p in paths)
+    assert any(p.startswith("/fhir/MedicationAdministration?") for p in paths)
