@@ -274,17 +274,18 @@ def result_detail(
         for waiting in result.later:
             why = "; ".join(f"{r.message}{_cite(r, snapshot)}" for r in waiting.reasons)
             lines.append(f"- **{waiting.name}**: {why}")
-    if result.excluded:
-        lines += ["", "**Not suitable for this patient**", ""]
-        for exclusion in result.excluded:
-            if all(r.code == NOT_AN_EXCLUSION for r in exclusion.reasons):
-                continue
-            why = "; ".join(
-                f"{r.message}{_cite(r, snapshot)}"
-                for r in exclusion.reasons
-                if r.code != NOT_AN_EXCLUSION
-            )
-            lines.append(f"- **{exclusion.name}**: {why}")
+    unsuitable = [
+        f"- **{exclusion.name}**: "
+        + "; ".join(
+            f"{r.message}{_cite(r, snapshot)}"
+            for r in exclusion.reasons
+            if r.code != NOT_AN_EXCLUSION
+        )
+        for exclusion in result.excluded
+        if any(r.code != NOT_AN_EXCLUSION for r in exclusion.reasons)
+    ]
+    if unsuitable:  # a heading over nothing when every exclusion is only a catalog gap
+        lines += ["", "**Not suitable for this patient**", "", *unsuitable]
     lines += [
         "",
         *_facts_lines(case),

@@ -735,3 +735,18 @@ def test_patient_view_reads_treatment_history_from_the_fhir_server(client: TestC
     assert "given before (response not recorded): plasma-exchange, rituximab" in detail
     assert any(p.startswith("/fhir/Procedure?") for p in paths)
     assert any(p.startswith("/fhir/MedicationAdministration?") for p in paths)
+
+
+def test_the_documented_ivig_order_sign_example_gives_a_warning_card(client: TestClient) -> None:
+    """docs/ehr-integration.md walks through this request: an IVIG draft (NDC-coded, as the
+    product's label lists it) for a CIDP patient with heart failure gives a card."""
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "order-sign-ivig.json"
+    response = client.post(
+        ORDER_SIGN, content=example.read_bytes(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["indicator"] == "warning"
+    assert "heart failure" in card["detail"].lower()
+    assert "**Not suitable for this patient**\n\n\n" not in card["detail"]
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/draft-ivig"
