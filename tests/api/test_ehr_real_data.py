@@ -416,6 +416,10 @@ def test_normal_pregnancy_condition_means_pregnant(client: TestClient) -> None:
     assert case["pregnant"] is True
     assert case["pregnancy_source"] == "Condition/preg"
     assert case["condition_id"] == "ms"
+    excluded = {
+        e["therapy_id"]: [r["code"] for r in e["reasons"]] for e in response.json()["excluded"]
+    }
+    assert "pregnancy_contraindication" in excluded["hsct"]
 
 
 def _observation(code: str, value: float, unit: str, **extra: Any) -> dict[str, Any]:
