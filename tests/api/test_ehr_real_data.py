@@ -258,6 +258,7 @@ def test_pages_are_bounded(database_url: str, synthea_server: PagingFhirServer) 
         cds_jwt_disabled=True,
         warm_up=False,
         cds_fetch_max_pages=2,
+        cds_fetch_budget_seconds=30,
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as bounded:
         response = bounded.post(
@@ -265,6 +266,30 @@ def test_pages_are_bounded(database_url: str, synthea_server: PagingFhirServer) 
         )
     assert response.status_code == 412
     assert "more than 2 pages" in response.json()["issue"][0]["details"]["text"]
+
+
+def test_an_exhausted_time_budget_is_412_not_a_partial_card(
+    database_url: str, synthea_server: PagingFhirServer
+) -> None:
+    """A budget below the 10 ms a request needs at least is spent before the first request:
+    deterministic, no timing involved."""
+    settings = Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        catalog_refresh_seconds=0,
+        cds_jwt_disabled=True,
+        warm_up=False,
+        cds_fetch_budget_seconds=0.001,
+    )
+    synthea_server.requests.clear()
+    with TestClient(create_app(settings), raise_server_exceptions=False) as hurried:
+        response = hurried.post(
+            PATIENT_VIEW, json=hook("patient-view", **authorization(synthea_server))
+        )
+    assert response.status_code == 412
+    assert "time budget" in response.json()["issue"][0]["details"]["text"]
+    assert synthea_server.requests == []
 
 
 # --------------------------------------------------------------------------------------------
