@@ -164,6 +164,13 @@ class VerdictCache:
                 self._verdicts.move_to_end(key)
             return found
 
+    def clear(self) -> None:
+        with self._lock:
+            self._verdicts.clear()
+
+    def __len__(self) -> int:
+        return len(self._verdicts)
+
     def put(self, key: bytes, verdict: ModelErrors) -> None:
         if self.size <= 0:
             return
@@ -181,8 +188,7 @@ def set_verdict_cache_size(size: int) -> None:
     """Resize (0: off) the process's validation verdict cache; from the app's settings."""
     VERDICTS.size = size
     if size <= 0:
-        with VERDICTS._lock:
-            VERDICTS._verdicts.clear()
+        VERDICTS.clear()
 
 
 def _model_errors(kind: str, model: Any, raw: dict[str, Any]) -> ModelErrors:

@@ -64,13 +64,13 @@ def test_the_cache_is_bounded_and_can_be_off(cache: intake.VerdictCache) -> None
     cache.size = 2
     for value in range(5):
         parse_resources([RawEntry("a", observation(value))], strict=True)
-    assert len(cache._verdicts) == 2
+    assert len(cache) == 2
     intake.set_verdict_cache_size(0)
     parse_resources([RawEntry("a", observation(9))], strict=True)
-    assert len(cache._verdicts) == 0
+    assert len(cache) == 0
 
 
 def test_json_orjson_cannot_encode_is_validated_uncached(cache: intake.VerdictCache) -> None:
     parsed, skipped = parse_resources([RawEntry("a", observation(10**40))], strict=False)
-    assert len(cache._verdicts) == 0
+    assert len(cache) == 0
     assert len(parsed) + len(skipped) == 1
