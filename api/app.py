@@ -14,10 +14,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.catalog_cache import CatalogCache
 from api.deps import VerifiedKeys
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.fhir.codes import app_code_cache
 from api.fhir.intake import set_verdict_cache_size
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
+from api.openapi import install_openapi
 from api.readiness import DatabaseProbe
 from api.routers import bench, catalog, curation, health, score
 from api.routers import cds as cds_hooks
@@ -98,11 +100,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     set_verdict_cache_size(settings.fhir_validation_cache_size)
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
+    install_docs(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(curation.router)

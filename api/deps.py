@@ -21,7 +21,7 @@ from api.catalog_cache import CatalogCache
 from api.errors import Forbidden, Unauthorized
 from api.settings import Settings
 from db.keys import ROLES, active_key_ids, find_key
-from db.session import WRITE_OPTIONS
+from db.versioning import begin_write
 from scoring.model import CatalogSnapshot
 
 log = logging.getLogger("tada.auth")
@@ -91,7 +91,7 @@ class UnitOfWork:
     @property
     def session(self) -> Session:
         if not self._begun:
-            self._session.connection(execution_options=WRITE_OPTIONS)
+            begin_write(self._session)
             self._begun = True
         return self._session
 
@@ -270,6 +270,7 @@ def require_role(minimum: str) -> object:
             )
         return principal
 
+    dependency.tada_role = minimum  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from db.session import DatabaseTimeouts
 
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
     # `/readyz` waits at most this long for its database check before answering.
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     workers: int = Field(default=1, ge=1, le=64)
+    # `tada serve` retries an unreachable database for this long before giving up (a container
+    # that starts before its database; 0: fail at once).
+    startup_retry_seconds: float = Field(default=0.0, ge=0, le=3600)
     public_base_url: str = "http://127.0.0.1:8000"
     bench_endpoints: bool = False
     # Load the catalog and FHIR models at start-up and gc.freeze() them (see api/warmup.py).
@@ -65,6 +70,20 @@ class Settings(BaseSettings):
     cors_origins: list[str] | None = None
     sdm_link_url: str | None = None
     cds_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+
+    @field_validator("database_url")
+    @classmethod
+    def _parseable_url(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; e.g. postgresql+psycopg://user:pass@host/db or "
+                "sqlite:///tada.db"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"TADA runs on SQLite or PostgreSQL, not {backend}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
