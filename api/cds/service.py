@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -155,6 +155,10 @@ class Fetcher:
     deadline: float
     timeout: float
 
+    def absolute(self, url: str) -> str:
+        """A relative `next` link (`Condition?page=2`) is relative to fhirServer."""
+        return url if urlsplit(url).scheme else urljoin(self.base + "/", url)
+
     def on_server(self, url: str) -> bool:
         return url.startswith(self.base + "/") or url.startswith(self.base + "?")
 
@@ -202,11 +206,12 @@ def _collect(
     while page.next_url and (wanted is None or len(entries) < wanted):
         if fetcher is None:
             return key, entries, "a next page is linked but no fhirServer was given"
-        if not fetcher.on_server(page.next_url):
+        next_url = fetcher.absolute(page.next_url)
+        if not fetcher.on_server(next_url):
             return key, entries, "a next page is linked on another server; not followed"
         if pages >= limits.pages or len(entries) >= limits.resources:
             return key, entries, f"more than {limits.pages} pages or {limits.resources} resources"
-        page = fetcher.get(page.next_url, f"{key}.page{pages + 1}")
+        page = fetcher.get(next_url, f"{key}.page{pages + 1}")
         pages += 1
         if page.error:
             return key, entries, page.error

@@ -235,6 +235,25 @@ def test_next_link_to_another_server_is_not_followed(
     assert not any(p.startswith("/fhir/Condition") for p, _ in synthea_server.requests)
 
 
+def test_a_relative_next_link_is_read_against_fhir_server(
+    client: TestClient,
+    synthea_server: PagingFhirServer,
+    templates: dict[str, dict[str, str]],
+) -> None:
+    prefetch = {
+        key: synthea_server.first_page(template, PATIENT_ID)
+        for key, template in templates["tada-patient-view"].items()
+    }
+    link = prefetch["conditions"]["link"][0]
+    link["url"] = link["url"].removeprefix(synthea_server.url + "/")
+    assert link["url"].startswith("Condition?")
+    response = client.post(
+        PATIENT_VIEW, json=hook("patient-view", prefetch=prefetch, **authorization(synthea_server))
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["cards"]) == 1
+
+
 def test_paginated_prefetch_without_fhir_server_is_412(
     client: TestClient,
     synthea_server: PagingFhirServer,
