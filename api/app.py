@@ -17,6 +17,7 @@ from api.deps import VerifiedKeys
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.fhir.codes import app_code_cache
+from api.fhir.intake import set_verdict_cache_size
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
 from api.openapi import install_openapi
 from api.readiness import DatabaseProbe
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    set_verdict_cache_size(settings.fhir_validation_cache_size)
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
     install_docs(app)
@@ -118,6 +120,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
         app.include_router(bench.router)
+    batch_limit = max(settings.max_body_bytes, settings.batch_max_cases * 2_000)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        overrides={"/v1/score/batch": batch_limit},
+        prefixes={
+            "/v1/fhir/": settings.fhir_max_body_bytes,
+            "/cds-services/": settings.fhir_max_body_bytes,
+        },
+    )
+    app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+    # Outermost, so every answer carries the CORS headers: a 413 or 400 from the middleware
+    # above, a 401/412/422 problem, a 500. Without them a browser client (the CDS Hooks
+    # sandbox) sees a CORS error instead of the status.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -125,12 +142,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "X-API-Key", "If-Match"],
         expose_headers=["ETag", "X-Request-ID"],
     )
-    batch_limit = max(settings.max_body_bytes, settings.batch_max_cases * 2_000)
-    app.add_middleware(
-        BodyLimitMiddleware,
-        limit=settings.max_body_bytes,
-        overrides={"/v1/score/batch": batch_limit},
-    )
-    app.add_middleware(RejectNulMiddleware)
-    app.add_middleware(RequestLogMiddleware)
     return app

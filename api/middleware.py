@@ -19,19 +19,36 @@ log = logging.getLogger("tada.access")
 class BodyLimitMiddleware:
     """Refuse bodies over the limit with 413, whether Content-Length says so or the stream does.
 
-    Paths in `overrides` get their own limit (the batch endpoint takes up to 10,000 cases).
+    Paths in `overrides` get their own limit (the batch endpoint takes up to 10,000 cases), and
+    paths under a `prefixes` key theirs (FHIR and CDS Hooks bodies carry whole records).
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int, overrides: dict[str, int] | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        overrides: dict[str, int] | None = None,
+        prefixes: dict[str, int] | None = None,
+    ):
         self.app = app
         self.limit = limit
         self.overrides = overrides or {}
+        self.prefixes = prefixes or {}
+
+    def limit_for(self, path: str) -> int:
+        if path in self.overrides:
+            return self.overrides[path]
+        for prefix, limit in self.prefixes.items():
+            if path.startswith(prefix):
+                return limit
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.overrides.get(scope["path"], self.limit)
+        limit = self.limit_for(scope["path"])
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///tada.db"
     seed_on_empty: bool = True
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # FHIR and CDS Hooks bodies carry whole patient records (a Synthea patient is 1-1.2 MB).
+    fhir_max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    # Validation verdicts kept by a digest of the resource's exact JSON (0: off).
+    fhir_validation_cache_size: int = Field(default=20_000, ge=0)
     read_requires_key: bool = False
     # How often a process checks for catalog changes (and re-checks cached API keys); 0 is
     # strict mode (a database check on every request), for tests only.
@@ -53,6 +57,14 @@ class Settings(BaseSettings):
     cds_trusted_issuers: dict[str, str] = Field(default_factory=dict)
     cds_jku_allowlist: list[str] = Field(default_factory=list)
     cds_fhir_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Following prefetch `next` links and fetching missing keys, for the whole call: inside
+    # the spec's "on the order of 500 ms" (see docs/ehr-integration.md).
+    cds_fetch_budget_seconds: float = Field(default=0.4, gt=0, le=30)
+    cds_fetch_max_pages: int = Field(default=10, ge=1, le=1000)
+    cds_fetch_max_resources: int = Field(default=5000, ge=1)
+    # `aud` an EHR puts in its tokens, per issuer, when it was configured by hand: the
+    # service URL is this base followed by `/{service-id}`.
+    cds_audience_by_issuer: dict[str, str] = Field(default_factory=dict)
     # Browser origins allowed to call the API (CDS Hooks sandboxes, the clinic tool on another
     # host). Development default `*`; production default none, and `*` is refused there.
     cors_origins: list[str] | None = None

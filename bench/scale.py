@@ -58,7 +58,7 @@ def synthetic_catalog() -> Any:
         )
         for n in range(extra)
     ]
-    first_indication = {}
+    first_indication: dict[str, Any] = {}
     for indication in seed.indications:
         first_indication.setdefault(indication.therapy, indication)
     therapies = list(seed.therapies)

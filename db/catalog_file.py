@@ -8,8 +8,9 @@ here never reaches the database (see `db.catalog_io`). The format is documented 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -103,6 +104,61 @@ class RiskFactorEntry(Strict):
 class ObservationCodes(Strict):
     unit: str | None = None
     codes: list[Coding]
+
+
+CodeListTarget = Literal["condition", "risk_factor", "therapy", "observation"]
+
+
+class CodeListEntry(Strict):
+    """Codes added to a condition, risk factor, therapy or observation attribute, from one
+    cited source (a value set, a Synthea module, the ICD-10-CM tabular, a product label).
+
+    Kept apart from the entities so each list names where it comes from; loading folds the
+    codes into the target's `codes` (an observation attribute is created with `unit` if new).
+    """
+
+    id: Slug
+    source: Slug
+    adds_to: CodeListTarget
+    target: Annotated[str, Field(min_length=1, max_length=80)]
+    unit: str | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    codes: list[Coding] = Field(min_length=1)
+
+
+_TARGET_SECTIONS = {
+    "condition": "conditions",
+    "risk_factor": "risk_factors",
+    "therapy": "therapies",
+}
+
+
+def _fold_code_lists(raw: Any) -> Any:
+    """The catalog with each code list's codes added to its target (before validation, so
+    the usual checks, duplicate codes included, see the folded result)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("code_lists"), list):
+        return raw
+    folded = copy.deepcopy(raw)
+    for entry in folded["code_lists"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("codes"), list):
+            continue  # validation of the entry itself reports it
+        kind, target = entry.get("adds_to"), entry.get("target")
+        if kind == "observation":
+            observations = folded.setdefault("observation_codes", {})
+            if isinstance(observations, dict):
+                spec = observations.setdefault(target, {"codes": []})
+                if isinstance(spec, dict):
+                    if entry.get("unit") and "unit" not in spec:
+                        spec["unit"] = entry["unit"]
+                    spec.setdefault("codes", []).extend(entry["codes"])
+            continue
+        section = folded.get(_TARGET_SECTIONS.get(str(kind), ""))
+        for item in section if isinstance(section, list) else []:
+            if isinstance(item, dict) and item.get("id") == target:
+                item.setdefault("codes", [])
+                item["codes"] = [*item["codes"], *entry["codes"]]
+                break
+    return folded
 
 
 class ScalesEntry(Strict):
@@ -424,6 +480,12 @@ class CatalogFile(Strict):
     conditions: list[ConditionEntry]
     therapies: list[TherapyEntry]
     indications: list[IndicationEntry]
+    code_lists: list[CodeListEntry] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _code_lists_into_targets(cls, data: Any) -> Any:
+        return _fold_code_lists(data)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> CatalogFile:
@@ -458,6 +520,19 @@ class CatalogFile(Strict):
                 problems.append(f"{where}: unknown source '{source}'")
 
         need_source("scales", self.scales.source)
+        targets = {
+            "condition": condition_ids,
+            "risk_factor": factor_ids,
+            "therapy": therapy_ids,
+            "observation": set(self.observation_codes),
+        }
+        _unique("code list", [c.id for c in self.code_lists], problems)
+        for code_list in self.code_lists:
+            need_source(f"code list {code_list.id}", code_list.source)
+            if code_list.target not in targets[code_list.adds_to]:
+                problems.append(
+                    f"code list {code_list.id}: unknown {code_list.adds_to} '{code_list.target}'"
+                )
         for condition in self.conditions:
             need_source(f"condition {condition.id}", condition.source)
         for therapy in self.therapies:
@@ -539,7 +614,10 @@ def load_catalog_file(path: str | Path) -> CatalogFile:
 
 
 def dump_catalog(catalog: CatalogFile) -> str:
-    data = catalog.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    # Code lists are already folded into their targets; dumping both would add them twice.
+    data = catalog.model_dump(
+        mode="json", exclude_none=True, exclude_defaults=False, exclude={"code_lists"}
+    )
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 

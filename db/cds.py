@@ -1,4 +1,5 @@
-"""Persisting CDS Hooks card feedback. Functions flush only; the route commits once."""
+"""Persisting CDS Hooks card feedback and seen JWT ids. Functions flush only; the caller
+commits once."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from db.models import CdsFeedback
+from db.models import CdsFeedback, CdsJwtId
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +96,27 @@ def list_feedback(
         .offset(offset)
     ).all()
     return rows, session.scalar(count) or 0
+
+
+def claim_jti(
+    session: Session, *, issuer: str, jti: str, expires_at: datetime, now: datetime
+) -> bool:
+    """Record (issuer, jti) until `expires_at`; False when it is already held by an unexpired
+    token (a replay). Atomic across processes: one INSERT ... ON CONFLICT, whose WHERE lets a
+    row left over from an expired token be taken over. Flushes only; the caller commits."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(CdsJwtId).values(issuer=issuer, jti=jti, expires_at=expires_at)
+    statement = statement.on_conflict_do_update(
+        index_elements=["issuer", "jti"],
+        set_={"expires_at": statement.excluded.expires_at},
+        where=CdsJwtId.expires_at < now,
+    )
+    # RETURNING, not rowcount: an ORM session reports -1 rows for an upsert on PostgreSQL.
+    return session.execute(statement.returning(CdsJwtId.jti)).first() is not None
+
+
+def purge_jtis(session: Session, *, before: datetime) -> int:
+    """Delete the ids of tokens that expired before `before`."""
+    result = session.execute(delete(CdsJwtId).where(CdsJwtId.expires_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

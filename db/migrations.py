@@ -47,6 +47,15 @@ def _run(url: str, connect_timeout: float, step: Callable[[Config], None]) -> No
     engine = make_engine(url, timeouts=DatabaseTimeouts(connect=connect_timeout, statement=3600))
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # SQLite's batch mode rebuilds a table by copy, drop and rename; with foreign
+                # keys enforced (TADA's engine turns them on) dropping a parent cascades and
+                # empties its children (0004's downgrade lost every outcome figure). SQLite
+                # ignores this pragma inside a transaction, so it goes to the driver's connection
+                # before SQLAlchemy begins one (TADA's engine issues BEGIN itself).
+                cursor = connection.connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=OFF")
+                cursor.close()
             config = alembic_config(url)
             config.attributes["connection"] = connection
             step(config)

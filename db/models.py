@@ -403,3 +403,18 @@ class CdsFeedback(Base):
     issuer: Mapped[str | None] = mapped_column(String(300))
     tenant: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CdsJwtId(Base):
+    """A CDS Hooks JWT `jti` already accepted, kept until the token expires (replay guard).
+
+    In the database so every replica sees every other replica's tokens: a token replayed to
+    any replica within its lifetime is refused. The key is (issuer, jti): `jti` is unique per
+    issuer only. Rows past `expires_at` are purged as new tokens arrive.
+    """
+
+    __tablename__ = "cds_jwt_ids"
+
+    issuer: Mapped[str] = mapped_column(String(300), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -232,19 +232,33 @@ def _facts_lines(case: DerivedCase) -> list[str]:
         facts.append(
             f"eGFR {case.egfr.value:g} {case.egfr.unit or ''} on {case.egfr.date or 'unknown date'}"
             + (f" (earlier: {trend})" if trend else "")
+            + (f" ({case.egfr.note})" if case.egfr.note else "")
         )
     if case.platelet_count is not None:
         facts.append(f"platelets {case.platelet_count.value:g} {case.platelet_count.unit or ''}")
     if case.igg_trough is not None:
         facts.append(f"IgG {case.igg_trough.value:g} {case.igg_trough.unit or ''}")
+    if case.weight_kg is not None:
+        facts.append(f"weight {case.weight_kg.value:.1f} kg")
     if case.pregnant is not None:
         facts.append("pregnant" if case.pregnant else "not pregnant")
     if case.risk_factors:
         facts.append("risk factors: " + ", ".join(r.risk_factor for r in case.risk_factors))
+    if case.prior_treatments:
+        given = sorted(
+            {p.therapy_id + (" (current)" if p.ongoing else "") for p in case.prior_treatments}
+        )
+        facts.append("given before (response not recorded): " + ", ".join(given))
     lines = ["**Read from the record:** " + ("; ".join(f.strip() for f in facts) or "nothing")]
     unknown = [u for u in case.unknown if u != "condition"]
     if unknown:
         lines.append("**Not known (not guessed):** " + ", ".join(unknown))
+    if case.set_aside:
+        lines.append(
+            "**Set aside (not used by TADA, failed validation):** "
+            + "; ".join(case.set_aside[:5])
+            + (f" and {len(case.set_aside) - 5} more" if len(case.set_aside) > 5 else "")
+        )
     return lines
 
 
@@ -262,7 +276,7 @@ def result_detail(
         for waiting in result.later:
             why = "; ".join(f"{r.message}{_cite(r, snapshot)}" for r in waiting.reasons)
             lines.append(f"- **{waiting.name}**: {why}")
-    if result.excluded:
+    if result.excluded:  # only therapies named for the condition: none is a catalog gap
         lines += ["", "**Not suitable for this patient**", ""]
         for exclusion in result.excluded:
             why = "; ".join(f"{r.message}{_cite(r, snapshot)}" for r in exclusion.reasons)
@@ -464,25 +478,39 @@ def _replacement(
     resource: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "status": "draft",
-        "intent": order.intent if order.intent != "None" else "order",
+        "intent": order.intent or "order",
         "medicationCodeableConcept": {"coding": [coding], "text": alternative.name},
         "subject": {"reference": case.patient or "Patient/unknown"},
     }
     MedicationRequest.model_validate(resource)  # a resource the EHR can accept as R4
+    create = Action(
+        type="create", description=f"Draft an order for {alternative.name}", resource=resource
+    )
+    if order.resource_id is None:
+        # A draft without an id cannot be named in a delete action: offer the new draft only,
+        # and say so, rather than no suggestion at all.
+        return Suggestion(
+            label=_short(f"Draft {alternative.name} instead (remove the current draft)", 139),
+            uuid=str(uuid.uuid4()),
+            actions=[
+                create.model_copy(
+                    update={
+                        "description": f"Draft an order for {alternative.name}; the current "
+                        "draft has no id, so remove it yourself"
+                    }
+                )
+            ],
+        )
     return Suggestion(
         label=_short(f"Replace the draft order with {alternative.name}", 139),
         uuid=str(uuid.uuid4()),
         actions=[
             Action(
                 type="delete",
-                description=f"Remove the draft order {order.source}",
-                resourceId=order.source,
+                description=f"Remove the draft order {order.resource_id}",
+                resourceId=order.resource_id,
             ),
-            Action(
-                type="create",
-                description=f"Draft an order for {alternative.name}",
-                resource=resource,
-            ),
+            create,
         ],
     )
 

@@ -71,13 +71,24 @@ SERVICES: dict[str, ServiceSpec] = {
 }
 
 USAGE = (
-    "FHIR R4. Needs read access to Patient, Condition, Observation, AllergyIntolerance and "
-    "MedicationRequest for the patient in context (prefetch or fhirAuthorization). A decision "
-    "aid: it orders options, it does not prescribe."
+    "FHIR R4. Needs read access to Patient, Condition, Observation, AllergyIntolerance, "
+    "MedicationRequest, MedicationAdministration and Procedure for the patient in context "
+    "(prefetch, paginated or not, or fhirAuthorization). A decision aid: it orders options, it "
+    "does not prescribe."
 )
 
 
 def prefetch_templates(codes: FhirCodeLists, *, orders: bool) -> dict[str, str]:
+    """The templates for a service (the same object for every call on one catalog version;
+    callers must not change it)."""
+    key = ("prefetch_templates", orders)
+    found: dict[str, str] | None = codes.memo.get(key)
+    if found is None:
+        found = codes.memo[key] = _templates(codes, orders=orders)
+    return found
+
+
+def _templates(codes: FhirCodeLists, *, orders: bool) -> dict[str, str]:
     patient = "{{context.patientId}}"
     templates = {
         "patient": f"Patient/{patient}",
@@ -86,6 +97,16 @@ def prefetch_templates(codes: FhirCodeLists, *, orders: bool) -> dict[str, str]:
     }
     if not orders:
         templates["medications"] = f"MedicationRequest?patient={patient}&status=active"
+    # Treatment history (every service: an order check depends on what was given before).
+    # Unfiltered by code on purpose: a medication may be coded in any system the catalog
+    # knows, or only through a Medication reference; TADA keeps what its code lists match.
+    templates["medication_history"] = (
+        f"MedicationRequest?patient={patient}&status=completed,stopped"
+    )
+    templates["administrations"] = (
+        f"MedicationAdministration?patient={patient}&status=completed,in-progress"
+    )
+    templates["procedures"] = f"Procedure?patient={patient}&status=completed,in-progress"
     for attribute in (*NUMERIC_ATTRIBUTES, PREGNANCY_STATUS):
         spec = codes.observations.get(attribute)
         if spec is None or not spec.codes:

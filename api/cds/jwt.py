@@ -3,15 +3,15 @@
 The order follows the CDS Hooks best-practice recipe: `iss` on the allow-list, the key found by
 `kid` in that issuer's JWKS (or an allow-listed `jku`; an arbitrary `jku` is never fetched, which
 would let a caller choose the key that verifies it), the signature (ES384 or RS384 only: `none`
-and every HMAC are refused, as the spec requires), `aud` equal to this service's configured URL,
+and every HMAC are refused, as the spec requires), `aud` equal to the URL of the service invoked
+(the configured base, or the issuer's own base where an EHR set it by hand, plus the service id),
 `exp`/`iat` (and `nbf` when sent), then `jti` not seen before. Extra claims (`sub`, `nbf`,
 `tenant`, Epic's own) are accepted. Any failure is a 401 with no detail for the caller; the log
 says why with `iss`/`jti` only, never the token.
 
-Replay protection keeps seen `jti`s in memory until their `exp`. With several worker processes
-each keeps its own set, so a token replayed to a different worker within its lifetime is not
-caught: run one process per host behind the load balancer's stickiness, or move the set to a
-shared store (Redis SET NX with expiry) before scaling out.
+Replay protection keeps seen `jti`s in the database (`cds_jwt_ids`) until their `exp`, so every
+replica and worker shares one set: a token replayed to any of them is refused. With the database
+unreachable a call is answered 503, never accepted unchecked.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,9 +31,13 @@ import httpx
 import jwt
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.errors import Unauthorized
+from api.errors import ServiceUnavailable, Unauthorized
 from api.settings import Settings
+from db.cds import claim_jti, purge_jtis
+from db.session import WRITE_OPTIONS
 
 log = logging.getLogger("tada.cds.jwt")
 
@@ -113,35 +118,55 @@ class JwksCache:
         return keys[kid]
 
 
-class JtiStore:
-    """Seen (iss, jti) pairs until their token expires; check-and-add is atomic."""
+class JtiUnavailable(Exception):
+    """The replay store cannot be reached: the call is refused (503), never accepted unchecked."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+
+class JtiStore:
+    """Seen (iss, jti) pairs until their token expires, in the database every replica shares.
+
+    Check-and-add is one atomic INSERT ... ON CONFLICT, so two replicas receiving the same
+    token at once accept it once. Expired rows are purged at most once a minute per process."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._session_factory = session_factory
         self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], float] = {}
         self._next_purge = 0.0
 
     def add_new(self, issuer: str, jti: str, expires: float) -> bool:
         now = self._clock()
-        with self._lock:
-            if now >= self._next_purge:
-                self._seen = {k: e for k, e in self._seen.items() if e + LEEWAY_SECONDS > now}
-                self._next_purge = now + 30
-            key = (issuer, jti)
-            if key in self._seen:
-                return False
-            self._seen[key] = expires
-            return True
+        try:
+            with self._session_factory() as session:
+                session.connection(execution_options=WRITE_OPTIONS)
+                if now >= self._next_purge:
+                    self._next_purge = now + 60
+                    purge_jtis(session, before=_utc(now - LEEWAY_SECONDS))
+                new = claim_jti(
+                    session,
+                    issuer=issuer[:300],
+                    jti=jti[:200],
+                    expires_at=_utc(expires + LEEWAY_SECONDS),
+                    now=_utc(now),
+                )
+                session.commit()
+                return new
+        except SQLAlchemyError as exc:
+            raise JtiUnavailable(type(exc).__name__) from exc
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 class JwtVerifier:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session]) -> None:
         self._settings = settings
         self.jwks = JwksCache(timeout=settings.cds_fhir_timeout_seconds)
-        self.jtis = JtiStore()
+        self.jtis = JtiStore(session_factory)
 
-    def verify(self, token: str, audiences: list[str]) -> CdsCaller:
+    def verify(self, token: str, audiences: Callable[[str], list[str]]) -> CdsCaller:
         if len(token) > MAX_TOKEN_BYTES:
             raise JwtRejected("token too large")
         try:
@@ -180,7 +205,7 @@ class JwtVerifier:
                 token,
                 key.key,
                 algorithms=[alg],
-                audience=audiences,
+                audience=audiences(issuer),
                 issuer=issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["iss", "aud", "exp", "iat", "jti"]},
@@ -212,7 +237,7 @@ def verifier(request: Request) -> JwtVerifier:
         with _LOCK:
             found = getattr(state, "cds_jwt_verifier", None)
             if found is None:
-                found = JwtVerifier(state.settings)
+                found = JwtVerifier(state.settings, state.session_factory)
                 state.cds_jwt_verifier = found
     return found
 
@@ -237,18 +262,27 @@ async def authenticate(request: Request) -> CdsCaller:
     if scheme.lower() != "bearer" or not token.strip():
         log.info("CDS call to %s without a bearer JWT", request.url.path)
         raise _unauthorized()
-    base = settings.audience.rstrip("/")
-    audiences = [base]
-    service_id = request.path_params.get("service_id")
-    if service_id:
-        audiences.append(f"{base}/{service_id}")
-        if request.url.path.endswith("/feedback"):
-            audiences.append(f"{base}/{service_id}/feedback")
+    service_id = str(request.path_params.get("service_id", ""))
+    feedback = request.url.path.endswith("/feedback")
+
+    def audiences(issuer: str) -> list[str]:
+        """The URL of the service invoked (CDS Hooks 2.0.1: `aud` MUST be it, not the
+        discovery URL), under the base configured for this issuer or the default base."""
+        base = settings.cds_audience_by_issuer.get(issuer, settings.audience).rstrip("/")
+        service = f"{base}/{service_id}"
+        return [service, f"{service}/feedback"] if feedback else [service]
+
     try:
         return await run_in_threadpool(verifier(request).verify, token.strip(), audiences)
     except JwtRejected as exc:
         log.info("CDS JWT refused on %s: %s", request.url.path, exc)
         raise _unauthorized() from None
+    except JtiUnavailable as exc:
+        log.warning("CDS JWT replay store unavailable on %s: %s", request.url.path, exc)
+        raise ServiceUnavailable(
+            "The service cannot check this token against replays right now; try again.",
+            headers={"Retry-After": "1"},
+        ) from None
 
 
 def _unauthorized() -> Unauthorized:

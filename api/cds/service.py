@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -26,7 +28,9 @@ from api.cds.cards import CardSource, CardsOut, order_cards, patient_view_cards
 from api.cds.discovery import REQUIRED_KEYS, ServiceSpec, prefetch_templates
 from api.errors import ProblemError
 from api.fhir.codes import FhirCodeLists
-from api.fhir.intake import DerivedCase, bundle_entries, derive_case, parse_resources
+from api.fhir.derived import DerivedOrder
+from api.fhir.intake import DerivedCase, RawEntry, bundle_entries, derive_case, parse_resources
+from api.fhir.readers import Readable
 from api.settings import Settings
 from scoring.engine import rank
 from scoring.errors import ScoringError
@@ -36,7 +40,6 @@ from scoring.weights import DEFAULT_RATINGS
 log = logging.getLogger("tada.cds")
 
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-MAX_PAGES = 5
 MAX_CONDITIONS = 3
 
 
@@ -106,69 +109,144 @@ class BadHookRequest(ProblemError):
 
 @dataclass(slots=True)
 class Gathered:
-    raws: list[tuple[str, Any]] = field(default_factory=list)
-    draft_raws: list[tuple[str, Any]] = field(default_factory=list)
+    entries: list[RawEntry] = field(default_factory=list)
+    draft_entries: list[RawEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def _key_value(value: Any) -> tuple[bool, list[tuple[str, Any]]]:
-    """(usable, resources) for one prefetch value; an OperationOutcome is not usable."""
+@dataclass(slots=True)
+class Page:
+    """One prefetch value or fetched page: its resources and the `next` link, if any."""
+
+    entries: list[RawEntry]
+    next_url: str | None = None
+    error: str | None = None  # an OperationOutcome or something that is not FHIR data
+
+
+def _read_value(value: Any, where: str) -> Page:
+    """A prefetch value or a fetched body: `null`, a resource, or a searchset Bundle."""
     if value is None:
-        return True, []
+        return Page([])
     if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
-        return False, []
+        return Page([], error="an OperationOutcome")
     if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-        entries, _ = bundle_entries(value, check_shell=False)
-        return True, entries
-    return True, [("resource", value)]
+        entries, _ = bundle_entries(value, where, check_shell=False)
+        return Page(entries, _next_link(value))
+    return Page([RawEntry(where, value)])
 
 
-def _fetch(
-    client: httpx.Client, base: str, path: str, key: str
-) -> tuple[str, list[tuple[str, Any]] | None, str | None]:
-    """GET one template (following `next` links on the same server, a few pages at most)."""
-    url: str | None = f"{base}/{path}"
-    resources: list[tuple[str, Any]] = []
-    pages = 0
-    while url and pages < MAX_PAGES:
-        pages += 1
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None
+
+
+@dataclass(slots=True)
+class Fetcher:
+    """GETs from the EHR's FHIR server within one time budget for the whole call.
+
+    The bearer token goes only to `fhirServer`: a `next` link elsewhere is not followed."""
+
+    client: httpx.Client
+    base: str
+    deadline: float
+    timeout: float
+
+    def absolute(self, url: str) -> str:
+        """A relative `next` link (`Condition?page=2`) is relative to fhirServer."""
+        return url if urlsplit(url).scheme else urljoin(self.base + "/", url)
+
+    def on_server(self, url: str) -> bool:
+        return url.startswith(self.base + "/") or url.startswith(self.base + "?")
+
+    def get(self, url: str, where: str) -> Page:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0.01:
+            return Page([], error="the time budget for fetching ran out")
         try:
-            response = client.get(url)
+            response = self.client.get(url, timeout=min(self.timeout, remaining))
         except httpx.HTTPError as exc:
-            return key, None, f"{type(exc).__name__} from the FHIR server"
-        if response.status_code == 404 and key == "patient":
-            return key, [], None
+            return Page([], error=f"{type(exc).__name__} from the FHIR server")
+        if response.status_code == 404 and where.endswith(".patient"):
+            return Page([])
         if response.status_code != 200:
-            return key, None, f"the FHIR server answered {response.status_code}"
+            return Page([], error=f"the FHIR server answered {response.status_code}")
         try:
             body = response.json()
         except ValueError:
-            return key, None, "the FHIR server answered with something other than JSON"
-        usable, found = _key_value(body)
-        if not usable:
-            return key, None, "the FHIR server answered with an OperationOutcome"
-        resources.extend((f"{key}:{where}", raw) for where, raw in found)
-        url = None
-        if isinstance(body, dict) and body.get("resourceType") == "Bundle":
-            links = body.get("link")
-            for link in links if isinstance(links, list) else []:
-                if not isinstance(link, dict):
-                    continue
-                nxt = link.get("url")
-                if link.get("relation") == "next" and isinstance(nxt, str):
-                    # The token goes only to the server the EHR named.
-                    url = nxt if nxt.startswith(base + "/") else None
-    return key, resources, None
+            return Page([], error="the FHIR server answered with something other than JSON")
+        page = _read_value(body, where)
+        if page.error:
+            page.error = f"the FHIR server answered with {page.error}"
+        return page
+
+
+@lru_cache(maxsize=256)
+def _wanted(template: str) -> int | None:
+    """The template's `_count`: a key that asks for the newest N stops after N results."""
+    match = re.search(r"[?&]_count=(\d+)", template)
+    return int(match.group(1)) if match else None
+
+
+def _collect(
+    key: str, first: Page, fetcher: Fetcher | None, limits: Limits, wanted: int | None = None
+) -> tuple[str, list[RawEntry], str | None]:
+    """All pages of one key: the first (prefetched or fetched), then its `next` links, bounded
+    by pages, resources and the time budget. Returns (key, entries, why it is incomplete).
+
+    A key whose template asks for `_count=N` (the newest N results) stops once it has N: the
+    server's `next` link is then more than the template asked for."""
+    if first.error:
+        return key, [], first.error
+    entries = list(first.entries)
+    page, pages = first, 1
+    while page.next_url and (wanted is None or len(entries) < wanted):
+        if fetcher is None:
+            return key, entries, "a next page is linked but no fhirServer was given"
+        next_url = fetcher.absolute(page.next_url)
+        if not fetcher.on_server(next_url):
+            return key, entries, "a next page is linked on another server; not followed"
+        if pages >= limits.pages or len(entries) >= limits.resources:
+            return key, entries, f"more than {limits.pages} pages or {limits.resources} resources"
+        page = fetcher.get(next_url, f"{key}.page{pages + 1}")
+        pages += 1
+        if page.error:
+            return key, entries, page.error
+        entries.extend(RawEntry(f"{e.where}.entry", e.raw, e.full_url) for e in page.entries)
+    return key, entries, None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    pages: int
+    resources: int
+    budget_seconds: float
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        pages=settings.cds_fetch_max_pages,
+        resources=settings.cds_fetch_max_resources,
+        budget_seconds=settings.cds_fetch_budget_seconds,
+    )
 
 
 def needs_fetch(request: CdsRequest, spec: ServiceSpec, codes: FhirCodeLists) -> bool:
-    """Whether answering may need network I/O (a key missing or failed in the prefetch)."""
+    """Whether answering may need network I/O (a key missing, or a page still to follow)."""
     prefetch = request.prefetch or {}
-    for key in prefetch_templates(codes, orders=spec.orders):
+    for key, template in prefetch_templates(codes, orders=spec.orders).items():
         if key not in prefetch:
             return True
         value = prefetch[key]
-        if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
+        if (
+            isinstance(value, dict)
+            and value.get("resourceType") == "Bundle"
+            and _next_link(value)
+            and _wanted(template) is None
+        ):
             return True
     return False
 
@@ -176,32 +254,48 @@ def needs_fetch(request: CdsRequest, spec: ServiceSpec, codes: FhirCodeLists) ->
 def gather(
     request: CdsRequest, spec: ServiceSpec, codes: FhirCodeLists, settings: Settings
 ) -> Gathered:
+    """Every prefetch key as a list of resources: given, fetched, or followed page by page.
+
+    A key sent as an OperationOutcome is the client's answer for it ("don't ask again"): it is
+    not fetched, and for a required key the answer is 412."""
     patient_id = str(request.context.get("patientId", ""))
     templates = prefetch_templates(codes, orders=spec.orders)
     prefetch = request.prefetch or {}
+    limits = _limits(settings)
     out = Gathered()
+    given: dict[str, Page] = {}
     missing: dict[str, str] = {}
     for key, template in templates.items():
         if key in prefetch:
-            usable, found = _key_value(prefetch[key])
-            if usable:
-                out.raws.extend((f"prefetch.{key}.{w}", raw) for w, raw in found)
-                continue
-        missing[key] = template.replace("{{context.patientId}}", patient_id)
-
-    if missing:
-        if not request.fhirServer:
-            required = sorted(REQUIRED_KEYS & set(missing))
-            if required:
-                raise PrefetchUnavailable(
-                    required,
-                    "The prefetch did not include "
-                    + ", ".join(required)
-                    + " and no fhirServer was given to fetch it.",
-                )
-            out.notes.extend(f"{k}: not in prefetch and no fhirServer" for k in sorted(missing))
+            given[key] = _read_value(prefetch[key], f"prefetch.{key}")
         else:
-            _fetch_missing(request, missing, out, settings)
+            missing[key] = template.replace("{{context.patientId}}", patient_id)
+    paging = {
+        k
+        for k, page in given.items()
+        if page.next_url and not page.error and _wanted(templates[k]) is None
+    }
+    if (missing or paging) and request.fhirServer:
+        results = _fetch_all(request, given, missing, templates, settings, limits)
+    else:
+        results = [
+            _collect(k, page, None, limits, _wanted(templates[k])) for k, page in given.items()
+        ]
+        results += [(k, [], "not in the prefetch and no fhirServer was given") for k in missing]
+    failed = {}
+    for key, found, why in results:
+        out.entries.extend(found)
+        if why:
+            failed[key] = why
+    required = sorted(REQUIRED_KEYS & set(failed))
+    if required:
+        raise PrefetchUnavailable(
+            required,
+            "Could not get " + "; ".join(f"{k} ({failed[k]})" for k in required) + ".",
+        )
+    out.notes.extend(
+        f"{k}: incomplete or not available ({why})" for k, why in sorted(failed.items())
+    )
 
     if spec.orders:
         drafts = request.context.get("draftOrders")
@@ -211,13 +305,18 @@ def gather(
                 f"context.draftOrders must be a FHIR Bundle: {problems[0].message}",
                 errors=[p.as_error() for p in problems],
             )
-        out.draft_raws = entries
+        out.draft_entries = entries
     return out
 
 
-def _fetch_missing(
-    request: CdsRequest, missing: dict[str, str], out: Gathered, settings: Settings
-) -> None:
+def _fetch_all(
+    request: CdsRequest,
+    given: dict[str, Page],
+    missing: dict[str, str],
+    templates: dict[str, str],
+    settings: Settings,
+    limits: Limits,
+) -> list[tuple[str, list[RawEntry], str | None]]:
     base = str(request.fhirServer).rstrip("/")
     scheme = urlsplit(base).scheme
     if scheme not in {"http", "https"} or (
@@ -227,29 +326,19 @@ def _fetch_missing(
     headers = {"Accept": "application/fhir+json, application/json"}
     if request.fhirAuthorization is not None:
         headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
-    timeout = httpx.Timeout(settings.cds_fhir_timeout_seconds)
-    with (
-        httpx.Client(headers=headers, timeout=timeout, follow_redirects=False) as client,
-        ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool,
-    ):
-        results = list(
-            pool.map(lambda item: _fetch(client, base, item[1], item[0]), missing.items())
-        )
-    failed: dict[str, str] = {}
-    for key, found, why in results:
-        if found is None:
-            failed[key] = why or "failed"
-        else:
-            out.raws.extend(found)
-    required = sorted(REQUIRED_KEYS & set(failed))
-    if required:
-        raise PrefetchUnavailable(
-            required,
-            "Could not fetch "
-            + "; ".join(f"{k} ({failed[k]})" for k in required)
-            + f" from {base}.",
-        )
-    out.notes.extend(f"{k}: could not be fetched ({why})" for k, why in sorted(failed.items()))
+    deadline = time.monotonic() + limits.budget_seconds
+    with httpx.Client(headers=headers, follow_redirects=False) as client:
+        fetcher = Fetcher(client, base, deadline, settings.cds_fhir_timeout_seconds)
+
+        def one(key: str) -> tuple[str, list[RawEntry], str | None]:
+            first = given.get(key)
+            if first is None:
+                first = fetcher.get(f"{base}/{missing[key]}", f"fetched.{key}")
+            return _collect(key, first, fetcher, limits, _wanted(templates[key]))
+
+        keys = [*given, *missing]
+        with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
+            return list(pool.map(one, keys))
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,8 +383,8 @@ def call_service(
         raise BadHookRequest("context.patientId must be a FHIR resource id.")
     gathered = gather(request, spec, codes, settings)
     as_of = (today or datetime.now(UTC)).date()
-    resources, skipped = parse_resources(gathered.raws, strict=False)
-    drafts, draft_skipped = parse_resources(gathered.draft_raws, strict=False)
+    resources, skipped = parse_resources(gathered.entries, strict=False, codes=codes)
+    drafts, draft_skipped = parse_resources(gathered.draft_entries, strict=False, codes=codes)
     derived = derive_case(
         [*resources, *drafts],
         codes,
@@ -313,11 +402,31 @@ def call_service(
     if not spec.orders:
         return patient_view_cards(derived, ranked, snapshot, codes, settings, source)
 
-    draft_refs = {f"{d.get_resource_type()}/{d.id}" for d in drafts if d.id}
-    selections = request.context.get("selections")
-    if spec.hook == "order-select" and isinstance(selections, list) and selections:
-        draft_refs &= {str(s) for s in selections}
-    ordered = [o for o in derived.orders if o.source in draft_refs]
+    ordered = _ordered(request, spec, drafts, derived)
     if not ordered:
         return CardsOut(cards=[])
     return order_cards(derived, ordered, ranked, snapshot, codes, settings, source)
+
+
+def _ordered(
+    request: CdsRequest, spec: ServiceSpec, drafts: list[Readable], derived: DerivedCase
+) -> list[DerivedOrder]:
+    """The derived orders that are this hook's drafts (for order-select, the selected ones).
+
+    A draft without an id is still checked: order-sign checks every draft, and order-select
+    cannot tell whether an id-less draft is selected, so it checks it too rather than stay
+    silent about an order it was shown."""
+    labels = {d.label for d in drafts}
+    selections = request.context.get("selections")
+    selected: set[str] | None = None
+    if spec.hook == "order-select" and isinstance(selections, list) and selections:
+        selected = {str(s) for s in selections}
+    found = []
+    for order in derived.orders:
+        if order.source not in labels:
+            continue  # a current order from the record, not a draft of this hook
+        if selected is not None and order.resource_id is not None:
+            if order.resource_id not in selected:
+                continue
+        found.append(order)
+    return found

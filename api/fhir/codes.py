@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.fhir_codes import CatalogCodeRows, CodeRow, load_code_rows
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+MEMO_LIMIT = 50_000
 
 
 def normalise_code(system: str, code: str) -> str:
@@ -52,6 +54,11 @@ class CodeIndex:
     """(system, code) -> catalog ids; ICD-10-CM codes also match catalog ancestors."""
 
     entries: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # Answers already computed (a record repeats the same codes; ICD-10-CM ancestors cost
+    # string work). Bounded: cleared when it grows past MEMO_LIMIT distinct codings.
+    memo: dict[tuple[str, str], tuple[tuple[str, ...], str | None]] = field(
+        default_factory=dict, compare=False
+    )
 
     @classmethod
     def build(cls, rows: tuple[CodeRow, ...]) -> CodeIndex:
@@ -67,6 +74,16 @@ class CodeIndex:
         """The catalog ids a coding stands for, and the catalog code it matched (or none)."""
         if not system or not code:
             return (), None
+        found_before = self.memo.get((system, code))
+        if found_before is not None:
+            return found_before
+        answer = self._match(system, code)
+        if len(self.memo) >= MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[(system, code)] = answer
+        return answer
+
+    def _match(self, system: str, code: str) -> tuple[tuple[str, ...], str | None]:
         norm = normalise_code(system, code)
         found = self.entries.get((system, norm))
         if found:
@@ -87,6 +104,12 @@ class FhirCodeLists:
     therapies: CodeIndex
     therapy_codings: dict[str, tuple[CodeRow, ...]]
     observations: dict[str, ObservationSpec]
+    # Each observation attribute's code list as an index too, so a list used for Condition
+    # codes (`pregnant`) matches ICD-10-CM descendants like the other lists.
+    value_lists: dict[str, CodeIndex] = field(default_factory=dict)
+    observation_by_code: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Derived once per catalog version by the code that uses them (prefetch templates).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_rows(cls, rows: CatalogCodeRows) -> FhirCodeLists:
@@ -107,16 +130,23 @@ class FhirCodeLists:
                 )
                 for o in rows.observations
             },
+            value_lists={o.attribute: CodeIndex.build(o.codes) for o in rows.observations},
+            observation_by_code={
+                (c.system, c.code.strip()): o.attribute
+                for o in reversed(rows.observations)
+                for c in reversed(o.codes)
+            },
         )
 
     def observation_attribute(self, system: str | None, code: str | None) -> str | None:
         if not system or not code:
             return None
-        key = (system, code.strip())
-        for spec in self.observations.values():
-            if key in spec.codes:
-                return spec.attribute
-        return None
+        return self.observation_by_code.get((system, code.strip()))
+
+    def in_value_list(self, attribute: str, system: str, code: str) -> bool:
+        """Whether a coding is in an attribute's list (ICD-10-CM descendants included)."""
+        index = self.value_lists.get(attribute)
+        return index is not None and bool(index.match(system, code)[0])
 
 
 class FhirCodeCache:

@@ -17,6 +17,7 @@ from api.deps import CuratorDep, SessionDep, SettingsDep, SnapshotDep, UnitOfWor
 from api.errors import NotFound
 from api.fhir.codes import FhirCodeLists, get_code_lists
 from api.schemas.catalog import UtcDateTime
+from api.scoring_io import encode
 from db.cds import FeedbackEntry, list_feedback, record_feedback
 
 router = APIRouter(tags=["cds-hooks"])
@@ -61,7 +62,7 @@ async def cds_call(
     snapshot: SnapshotDep,
     codes: CodeListsDep,
     settings: SettingsDep,
-) -> JSONResponse:
+) -> Response:
     """Call a CDS service (CDS Hooks 2.0.1); answers with cards."""
     spec = _service(service_id)
     try:
@@ -75,7 +76,7 @@ async def cds_call(
             cards = call_service(body, spec, codes=codes, snapshot=snapshot, settings=settings)
     except PrefetchUnavailable as exc:
         return JSONResponse(exc.operation_outcome(), status_code=412)
-    return JSONResponse(cards.body())
+    return Response(encode(cards.body()), media_type="application/json")
 
 
 @router.get("/cds-services/{service_id}", include_in_schema=False)

@@ -80,7 +80,7 @@ def _derive(body: FhirScoreRequest, codes: FhirCodeLists, snapshot: CatalogSnaps
     if problems:
         raise _fhir_problem(FhirInputError(problems))
     try:
-        resources, _ = parse_resources(entries, strict=True)
+        resources, _ = parse_resources(entries, strict=True, codes=codes)
         condition_id = (
             resolve_condition(snapshot, body.condition).id if body.condition is not None else None
         )
@@ -113,20 +113,11 @@ def _score(
     body: FhirScoreRequest, derived: DerivedCase, snapshot: CatalogSnapshot
 ) -> tuple[Result, ScoreResponse]:
     """The same gather/compute/shape as /v1/score, from the derived facts."""
-    case = derived.patient_case()
-    patient = {
-        "age_years": case.age_years,
-        "egfr": case.egfr,
-        "pregnant": case.pregnant,
-        "risk_factors": sorted(case.risk_factors),
-        "platelet_count": case.platelet_count,
-        "igg_trough": case.igg_trough,
-    }
     try:
         request = ScoreRequest.model_validate(
             {
-                "condition": case.condition_id,
-                "patient": {k: v for k, v in patient.items() if v is not None},
+                "condition": derived.condition_id,
+                "patient": derived.patient_fields(),
                 "preferences": body.preferences.model_dump(),
                 "weights": body.weights,
                 "method": body.method,

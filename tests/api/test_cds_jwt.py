@@ -11,14 +11,18 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from sqlalchemy import text
+from support.replicas import running_replicas
 
 from api.app import create_app
 from api.settings import Settings
+from db.session import make_engine
 
 AUDIENCE = "https://tada.example.org/cds-services"
 SERVICE = "/cds-services/tada-patient-view"
@@ -152,8 +156,34 @@ def test_good_rs384_token_with_extra_claims_is_accepted(secure_client: TestClien
     assert call(secure_client, bearer).status_code == 200
 
 
-def test_base_audience_is_accepted(secure_client: TestClient) -> None:
-    assert call(secure_client, token(aud=AUDIENCE)).status_code == 200
+def test_discovery_url_as_audience_of_a_service_call_is_refused(
+    secure_client: TestClient,
+) -> None:
+    """CDS Hooks 2.0.1: `aud` MUST be the URL of the service invoked, not the discovery URL."""
+    assert call(secure_client, token(aud=AUDIENCE)).status_code == 401
+
+
+def test_another_services_url_as_audience_is_refused(secure_client: TestClient) -> None:
+    assert call(secure_client, token(aud=AUDIENCE + "/tada-ig-order-sign")).status_code == 401
+
+
+def test_audience_configured_per_issuer(database_url: str, jwks: JwksServer) -> None:
+    """An EHR whose `aud` was configured by hand with another base is accepted under that
+    base only."""
+    settings = Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        catalog_refresh_seconds=0,
+        cds_audience=AUDIENCE,
+        cds_trusted_issuers={ISSUER: jwks.url},
+        cds_audience_by_issuer={ISSUER: "https://proxy.example.org/tada/cds-services/"},
+        warm_up=False,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        by_hand = "https://proxy.example.org/tada/cds-services/tada-patient-view"
+        assert call(client, token(aud=by_hand)).status_code == 200
+        assert call(client, token()).status_code == 401
 
 
 def test_allow_listed_jku_is_accepted(secure_client: TestClient, jwks: JwksServer) -> None:
@@ -336,3 +366,67 @@ def test_dev_mode_is_refused_in_production() -> None:
             database_url="postgresql+psycopg://x@localhost/x",
             cds_jwt_disabled=True,
         )
+
+
+def test_replay_is_refused_by_another_replica(
+    backend: str, database_url: str, jwks: JwksServer
+) -> None:
+    """Two `tada serve` processes on one database: a token accepted by one is refused by the
+    other (the jti store is shared, not per process)."""
+    if backend != "postgresql":
+        pytest.skip("production replicas share PostgreSQL")
+    env = {
+        "TADA_CDS_AUDIENCE": AUDIENCE,
+        "TADA_CDS_TRUSTED_ISSUERS": json.dumps({ISSUER: jwks.url}),
+        "TADA_WARM_UP": "false",
+    }
+    with running_replicas(database_url, count=2, env=env) as (first, second):
+        bearer = token()
+        headers = {"Authorization": f"Bearer {bearer}"}
+        url = SERVICE
+        assert httpx.post(first.url + url, json=body(), headers=headers).status_code == 200
+        replayed = httpx.post(second.url + url, json=body(), headers=headers)
+        assert replayed.status_code == 401
+        assert replayed.headers["content-type"].startswith("application/problem+json")
+        fresh = {"Authorization": f"Bearer {token()}"}
+        assert httpx.post(second.url + url, json=body(), headers=fresh).status_code == 200
+
+
+def test_replay_store_unavailable_is_503_never_accepted(
+    secure_client: TestClient, database_url: str
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE cds_jwt_ids"))
+    finally:
+        engine.dispose()
+    response = call(secure_client, token())
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_expired_tokens_jti_row_does_not_block_forever(database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from db.cds import claim_jti
+    from db.session import make_session_factory
+
+    engine = make_engine(database_url)
+    try:
+        factory = make_session_factory(engine)
+        now = datetime.now(UTC)
+        with factory() as session:
+            assert claim_jti(session, issuer="i", jti="j", expires_at=now, now=now)
+            session.commit()
+        with factory() as session:
+            later = now + timedelta(minutes=5)
+            # The first token expired at `now`; at `now + 6 min` its row no longer blocks.
+            assert claim_jti(
+                session, issuer="i", jti="j", expires_at=later, now=now + timedelta(minutes=6)
+            )
+            session.commit()
+        with factory() as session:
+            assert not claim_jti(session, issuer="i", jti="j", expires_at=later, now=now)
+    finally:
+        engine.dispose()

@@ -338,6 +338,8 @@ def test_a_searchset_with_a_malformed_link_is_read_without_paging(
 def test_partial_prefetch_fetches_only_the_missing_keys(
     client: TestClient, fhir_server: FhirServer, templates: dict[str, dict[str, str]]
 ) -> None:
+    """A missing key is fetched; a key sent as an OperationOutcome is the client's answer
+    ("don't ask again") and is not fetched."""
     fhir_server.requests.clear()
     body = patient_view("cidp-1", templates)
     del body["prefetch"]["conditions"]
@@ -350,7 +352,8 @@ def test_partial_prefetch_fetches_only_the_missing_keys(
     assert response.status_code == 200
     assert len(assert_valid_cards(response.json())) == 1
     fetched = sorted(urlsplit(p).path for p, _ in fhir_server.requests)
-    assert fetched == ["/fhir/Condition", "/fhir/Observation"]
+    assert fetched == ["/fhir/Condition"]
+    assert "egfr" in response.json()["cards"][0]["detail"].split("Not known")[1]
 
 
 def test_no_prefetch_and_no_fhir_server_is_412_naming_the_keys(client: TestClient) -> None:
@@ -366,11 +369,24 @@ def test_no_prefetch_and_no_fhir_server_is_412_naming_the_keys(client: TestClien
     assert set(issue["expression"]) == {"conditions", "patient"}
 
 
-def test_prefetch_error_and_unreachable_fhir_server_is_412(
+def test_prefetch_error_for_a_required_key_is_412_without_refetching(
+    client: TestClient, templates: dict[str, dict[str, str]], fhir_server: FhirServer
+) -> None:
+    fhir_server.requests.clear()
+    body = patient_view("cidp-1", templates)
+    body["prefetch"]["conditions"] = {"resourceType": "OperationOutcome", "issue": []}
+    body["fhirServer"] = fhir_server.url
+    response = client.post(PATIENT_VIEW, json=body)
+    assert response.status_code == 412
+    assert response.json()["issue"][0]["expression"] == ["conditions"]
+    assert fhir_server.requests == []
+
+
+def test_missing_required_key_and_unreachable_fhir_server_is_412(
     client: TestClient, templates: dict[str, dict[str, str]]
 ) -> None:
     body = patient_view("cidp-1", templates)
-    body["prefetch"]["conditions"] = {"resourceType": "OperationOutcome", "issue": []}
+    del body["prefetch"]["conditions"]
     body["fhirServer"] = "http://127.0.0.1:9/fhir"  # discard port: nothing listens
     response = client.post(PATIENT_VIEW, json=body)
     assert response.status_code == 412
