@@ -42,7 +42,7 @@ WRITES = 40
 
 def synthetic_catalog() -> Any:
     """The seed catalog grown to THERAPIES therapies across CONDITIONS conditions."""
-    from db.catalog_file import CatalogFile, Coding, load_catalog_file
+    from db.catalog_file import Coding, load_catalog_file
 
     seed = load_catalog_file(ROOT / "db" / "catalog" / "seed.yaml")
     source = seed.conditions[0].source
@@ -99,13 +99,11 @@ def synthetic_catalog() -> Any:
                     }
                 )
             )
-    data = seed.model_dump()
-    data.update(
-        conditions=[c.model_dump() for c in conditions],
-        therapies=[t.model_dump() for t in therapies],
-        indications=[i.model_dump() for i in indications],
+    # Copies of validated entries with fresh ids: no need to validate the whole file again
+    # (validating it again would also merge its code lists into the conditions a second time).
+    return seed.model_copy(
+        update={"conditions": conditions, "therapies": therapies, "indications": indications}
     )
-    return CatalogFile.model_validate(data)
 
 
 def build_database(database_url: str, catalog: Any | None) -> dict[str, float]:

@@ -6,6 +6,9 @@ This is the only place ORM rows become engine values. It runs once per catalog v
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
@@ -44,8 +47,29 @@ from scoring.model import (
 )
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the catalog's rows and values are built.
+
+    They are all long-lived, so the collector's passes over them while they are made find
+    nothing and cost the most: at 10,000 therapies (about 150,000 rows) a load took 7.3 s with
+    the collector and 2.8 s without (bench/scale.py). The previous state is restored after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_snapshot(session: Session) -> CatalogSnapshot:
     """Read the catalog in one consistent transaction, so the version names exactly these rows."""
+    with _collector_paused():
+        return _load_snapshot(session)
+
+
+def _load_snapshot(session: Session) -> CatalogSnapshot:
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     version = current_version(session)
