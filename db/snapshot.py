@@ -28,7 +28,6 @@ from scoring.model import (
     Comparison,
     Condition,
     Cost,
-    CostBasis,
     FactorMeaning,
     Indication,
     IndicationStatus,
@@ -40,7 +39,6 @@ from scoring.model import (
     Requirement,
     RiskRule,
     Scales,
-    Severity,
     Source,
     Term,
     TherapyProfile,
@@ -190,8 +188,8 @@ def _indication(row: models.Indication) -> Indication:
     return Indication(
         therapy_id=row.therapy_id,
         condition_id=row.condition_id,
-        status=IndicationStatus(row.status),
-        certainty=Certainty(row.certainty),
+        status=row.status,
+        certainty=row.certainty,
         source_id=row.source_id,
         evidence_grade=row.evidence_grade,
         population=row.population,
@@ -211,7 +209,7 @@ def _indication(row: models.Indication) -> Indication:
                 comparator=f.comparator,
                 comparator_events=f.comparator_events,
                 higher_is_better=f.higher_is_better,
-                certainty=Certainty(f.certainty) if f.certainty else None,
+                certainty=f.certainty,
                 uncertainty=f.uncertainty,
             )
             for f in row.figures
@@ -255,7 +253,7 @@ def _cost(row: models.Cost) -> Cost:
         therapy_id=row.therapy_id,
         amount=row.amount,
         currency=row.currency,
-        basis=CostBasis(row.basis),
+        basis=row.basis,
         region=row.region,
         year=row.year,
         source_id=row.source_id,
@@ -268,7 +266,7 @@ def _availability(row: models.Availability) -> Availability:
     return Availability(
         therapy_id=row.therapy_id,
         region=row.region,
-        status=AvailabilityStatus(row.status),
+        status=row.status,
         source_id=row.source_id,
         lead_time_days=row.lead_time_days,
         as_of=row.as_of,
@@ -286,7 +284,7 @@ def _risk_rule(row: models.RiskRule) -> RiskRule:
             if row.condition_expr is not None
             else {"attribute": row.attribute, "operator": row.operator, "value": row.value}
         ),
-        severity=Severity(row.severity),
+        severity=row.severity,
         message=row.message,
         source_id=row.source_id,
         condition_id=row.condition_id,
