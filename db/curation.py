@@ -266,14 +266,13 @@ def update_condition(
     after = _validate(ConditionEntry, _merge(before, {**changes, "id": condition_id}))
     _require(session, Source, _sources_of(after), "source")
     row.name, row.summary, row.source_id = after.name, after.summary, after.source
+    _touch(row)
     if "codes" in changes:
         row.codes.clear()
-        session.flush()
+        session.flush()  # the old codes go before the new ones (a code is unique)
         row.codes.extend(
             ConditionCode(system=c.system, code=c.code, display=c.display) for c in after.codes
         )
-        session.flush()
-    _touch(row)
     session.flush()
     _audit(
         session,
