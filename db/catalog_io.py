@@ -75,7 +75,7 @@ def replace_catalog(session: Session, catalog: CatalogFile, *, actor: str, summa
         session.execute(delete(model))
     session.flush()
 
-    session.add_all(Source(**s.model_dump()) for s in catalog.sources)
+    session.add_all(source_row(s) for s in catalog.sources)
     session.add_all(
         RiskFactor(
             id=f.id,
@@ -128,6 +128,23 @@ def replace_catalog(session: Session, catalog: CatalogFile, *, actor: str, summa
         before=None,
         after=counts,
         summary=summary,
+    )
+
+
+def source_row(entry: SourceEntry) -> Source:
+    return Source(**entry.model_dump())
+
+
+def source_entry(row: Source) -> SourceEntry:
+    return SourceEntry(
+        id=row.id,
+        citation=row.citation,
+        year=row.year,
+        kind=row.kind,
+        identifier=row.identifier,
+        url=row.url,
+        verified=row.verified,
+        note=row.note,
     )
 
 
@@ -331,19 +348,7 @@ def export_catalog(session: Session) -> CatalogFile:
     if scales is None:
         raise LookupError("the catalog has no value scales; load a catalog file first")
     return CatalogFile(
-        sources=[
-            SourceEntry(
-                id=s.id,
-                citation=s.citation,
-                year=s.year,
-                kind=s.kind,
-                identifier=s.identifier,
-                url=s.url,
-                verified=s.verified,
-                note=s.note,
-            )
-            for s in sources
-        ],
+        sources=[source_entry(s) for s in sources],
         risk_factors=[
             RiskFactorEntry(
                 id=f.id,
@@ -407,47 +412,55 @@ def therapy_entry(row: Therapy) -> TherapyEntry:
                 source=row.administration_source_id,
             ),
             "onset_days": row.onset_days,
-            "adverse_effects": [
-                {
-                    "name": e.name,
-                    "timing": e.timing,
-                    "serious": e.serious,
-                    "per_100": e.per_100,
-                    "frequency": e.frequency,
-                    "source": e.source_id,
-                }
-                for e in row.adverse_effects
-            ],
-            "risk_rules": [risk_rule_entry(r) for r in row.risk_rules],
-            "costs": [
-                {
-                    "amount": c.amount,
-                    "currency": c.currency,
-                    "basis": c.basis,
-                    "region": c.region,
-                    "year": c.year,
-                    "condition": c.condition_id,
-                    "note": c.note,
-                    "source": c.source_id,
-                }
-                for c in row.costs
-            ],
-            "availability": [
-                {
-                    "region": a.region,
-                    "status": a.status,
-                    "lead_time_days": a.lead_time_days,
-                    "as_of": a.as_of,
-                    "note": a.note,
-                    "source": a.source_id,
-                }
-                for a in row.availability
-            ],
+            "adverse_effects": [adverse_effect_entry(e) for e in row.adverse_effects],
+            "risk_rules": [risk_rule_fields(r) for r in row.risk_rules],
+            "costs": [cost_entry(c) for c in row.costs],
+            "availability": [availability_entry(a) for a in row.availability],
         }
     )
 
 
-def risk_rule_entry(row: RiskRule) -> dict[str, Any]:
+def adverse_effect_entry(row: AdverseEffect) -> AdverseEffectEntry:
+    return AdverseEffectEntry(
+        name=row.name,
+        timing=row.timing,
+        serious=row.serious,
+        per_100=row.per_100,
+        frequency=row.frequency,
+        source=row.source_id,
+    )
+
+
+def cost_entry(row: Cost) -> CostEntry:
+    return CostEntry(
+        amount=row.amount,
+        currency=row.currency,
+        basis=row.basis,
+        region=row.region,
+        year=row.year,
+        condition=row.condition_id,
+        note=row.note,
+        source=row.source_id,
+    )
+
+
+def availability_entry(row: Availability) -> AvailabilityEntry:
+    return AvailabilityEntry(
+        region=row.region,
+        status=row.status,
+        lead_time_days=row.lead_time_days,
+        as_of=row.as_of,
+        note=row.note,
+        source=row.source_id,
+    )
+
+
+def risk_rule_entry(row: RiskRule) -> RiskRuleEntry:
+    return RiskRuleEntry.model_validate(risk_rule_fields(row))
+
+
+def risk_rule_fields(row: RiskRule) -> dict[str, Any]:
+    """A rule's record as plain fields: one comparison or a `when` condition, not both."""
     entry: dict[str, Any] = {"id": row.id, "code": row.code}
     if row.condition_expr is not None:
         entry["when"] = row.condition_expr

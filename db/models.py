@@ -90,7 +90,7 @@ class Source(Base):
     id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
     citation: Mapped[str] = mapped_column(Text)
     year: Mapped[int | None]
-    kind: Mapped[str] = mapped_column(_words("kind", SourceKind, 20))
+    kind: Mapped[SourceKind] = mapped_column(_words("kind", SourceKind, 20))
     identifier: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(1000))
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -230,7 +230,7 @@ class AdverseEffect(Base):
     therapy_id: Mapped[str] = _therapy_fk()
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(200))
-    timing: Mapped[str] = mapped_column(_words("timing", EffectTiming, 20))
+    timing: Mapped[EffectTiming] = mapped_column(_words("timing", EffectTiming, 20))
     serious: Mapped[bool] = mapped_column(Boolean, default=False)
     per_100: Mapped[float | None] = mapped_column(Float)
     frequency: Mapped[str | None] = mapped_column(Text)
