@@ -12,7 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
-from api.routers import bench, catalog, curation, health, score
+from api.release_cache import ReleaseCache
+from api.routers import bench, catalog, curation, decisions, health, score
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
 from api.settings import Settings, get_settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog_cache = CatalogCache(
             factory, refresh_seconds=settings.catalog_refresh_seconds
         )
+        app.state.release_cache = ReleaseCache(factory, size=settings.release_cache_size)
         if settings.warm_up:
             warm_up(app)
         try:
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(curation.router)
     app.include_router(score.router)
+    app.include_router(decisions.router)
     app.include_router(fhir_intake.router)
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:

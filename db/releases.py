@@ -280,6 +280,15 @@ def record_release(session: Session, *, version: int, whole_catalog: bool) -> in
     return changed
 
 
+def ensure_baseline(session: Session) -> None:
+    """Record the current version as a whole release if no release was ever recorded."""
+    if session.scalar(select(models.CatalogRelease.version).limit(1)) is not None:
+        return
+    version = session.scalar(select(func.max(models.CatalogVersion.version)))
+    if version is not None:
+        record_release(session, version=version, whole_catalog=True)
+
+
 def _latest_digests(session: Session, keys: set[EntityKey]) -> dict[EntityKey, str | None]:
     found: dict[EntityKey, str | None] = {}
     for chunk in _chunks(sorted(keys), 200):
