@@ -13,9 +13,10 @@ from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
 from api.release_cache import ReleaseCache
-from api.routers import bench, catalog, curation, decisions, health, score
+from api.routers import bench, catalog, curation, decisions, health, score, sdm
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
+from api.sdm.texts import CatalogTexts
 from api.settings import Settings, get_settings
 from api.warmup import warm_up
 from db.session import make_engine, make_session_factory
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             factory, refresh_seconds=settings.catalog_refresh_seconds
         )
         app.state.release_cache = ReleaseCache(factory, size=settings.release_cache_size)
+        app.state.catalog_texts = CatalogTexts(factory)
         if settings.warm_up:
             warm_up(app)
         try:
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(curation.router)
     app.include_router(score.router)
     app.include_router(decisions.router)
+    app.include_router(sdm.router)
     app.include_router(fhir_intake.router)
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
