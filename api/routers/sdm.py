@@ -17,7 +17,7 @@ from api.scoring_io import encode
 from api.sdm.grid import OptionFacts, icon_figure, option_grid, short_name
 from api.sdm.texts import CatalogTexts
 from db.releases import INDICATION, THERAPY, indication_key
-from scoring.model import CatalogSnapshot
+from scoring.model import CatalogSnapshot, OutcomeFigure
 
 router = APIRouter(prefix="/v1", tags=["shared decision making"])
 
@@ -69,12 +69,12 @@ def create_option_grid(
     return Response(encode(grid), media_type="application/json")
 
 
-def find_figure(snapshot: CatalogSnapshot, figure_id: str) -> tuple[Any, str]:
+def find_figure(snapshot: CatalogSnapshot, figure_id: str) -> tuple[OutcomeFigure, str]:
     """The outcome figure with this catalog id and the name of its therapy."""
     names = {t.id: t.name for t in snapshot.therapies}
     for indication in snapshot.indications:
         for figure in indication.figures:
-            if getattr(figure, "id", None) == figure_id:
+            if figure.id == figure_id:
                 return figure, names.get(indication.therapy_id, indication.therapy_id)
     raise NotFound(
         f"No outcome figure '{figure_id}'. Figure ids are in `outcome_figures[].id` of a "
@@ -101,9 +101,9 @@ async def icon_array(
     )
 
 
-def figure_dict(figure: Any) -> dict[str, Any]:
+def figure_dict(figure: OutcomeFigure) -> dict[str, Any]:
     """An engine outcome figure in the shape of `outcome_figures[]` in a score result."""
-    comparator_events = getattr(figure, "comparator_events", None)
+    comparator_events = figure.comparator_events
     return {
         "id": figure.id,
         "measure": figure.measure,
