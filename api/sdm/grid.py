@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.icon_array import IconArrayFigure, describe
+from api.icon_array import IconArrayFigure, describe, frame_words
 
 CELL_WORDS = 40
 
@@ -195,11 +195,15 @@ def icon_figure(figure: dict[str, Any], option_label: str) -> IconArrayFigure:
 
 
 def short_name(name: str) -> str:
-    """'Intravenous immunoglobulin (IVIG)' -> 'IVIG': the abbreviation the catalog gives."""
-    match = re.search(r"\(([^()]{2,30})\)\s*$", name)
-    if match:
-        return match.group(1).split(",")[0].strip()
-    return name
+    """The name patients hear: 'Intravenous immunoglobulin (IVIG)' -> 'IVIG', 'Plasma exchange
+    (plasmapheresis, TPE)' -> 'Plasma exchange': an acronym in brackets, else the words before."""
+    match = re.fullmatch(r"\s*([^()]+?)\s*\(([^()]*)\)\s*", name)
+    if not match:
+        return name
+    first = re.split(r"[,;]", match.group(2))[0].strip()
+    if re.fullmatch(r"[A-Za-z]*[A-Z]{2,}[A-Za-z]*", first):
+        return first
+    return match.group(1)
 
 
 def _chance(option: OptionFacts) -> Cell:
@@ -252,8 +256,7 @@ def _without(option: OptionFacts) -> Cell:
                 f"In the study, about {comparator['events']} in {figure['per']} people "
                 f"{figure['measure']} with {comparator['label']}"
             )
-            frame = figure.get("time_frame")
-            text += f", over {frame}." if frame and frame[0].isdigit() else "."
+            text += frame_words(figure.get("time_frame") or "") + "."
             return Cell(brief(text), _unique([figure.get("source")]))
     return Cell("The catalog has no figure for people without this treatment.", ())
 
