@@ -8,20 +8,24 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import ScoringContextDep
-from api.errors import NotFound
+from api.errors import InvalidInput, NotFound
 from api.icon_array import render_icon_array
 from api.routers.score import score_one
 from api.schemas.score import ScoreRequest
-from api.schemas.sdm import OptionGrid
+from api.schemas.sdm import OptionGrid, SummaryRequest
 from api.scoring_io import encode
 from api.sdm.grid import OptionFacts, icon_figure, option_grid, short_name
+from api.sdm.summary import SummaryInput, render_summary_html, render_summary_pdf
 from api.sdm.texts import CatalogTexts
-from db.releases import INDICATION, THERAPY, indication_key
+from db.releases import CONDITION, INDICATION, THERAPY, indication_key
 from scoring.model import CatalogSnapshot, OutcomeFigure
+from scoring.weights import DEFAULT_RATINGS
 
 router = APIRouter(prefix="/v1", tags=["shared decision making"])
 
 SVG = "image/svg+xml"
+PDF = "application/pdf"
+HTML = "text/html"
 
 
 def options_of(result: dict[str, Any], texts: CatalogTexts) -> list[OptionFacts]:
@@ -116,3 +120,57 @@ def figure_dict(figure: OutcomeFigure) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def _chosen(body: SummaryRequest, result: dict[str, Any]) -> None:
+    ranked = [o["therapy_id"] for o in result["ranked"]]
+    if body.chosen_therapy_id is not None and body.chosen_therapy_id not in ranked:
+        raise InvalidInput(
+            f"chosen_therapy_id must be one of the options ranked for this request "
+            f"({', '.join(ranked) or 'none'}); got {body.chosen_therapy_id!r}.",
+            errors=[{"path": "body/chosen_therapy_id", "message": "not a ranked option"}],
+            ranked=ranked,
+        )
+
+
+@router.post(
+    "/summary",
+    operation_id="summary",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {HTML: {}, PDF: {}},
+            "description": "A printable summary; `Accept: application/pdf` gives a PDF",
+        }
+    },
+)
+def summary(body: SummaryRequest, context: ScoringContextDep, request: Request) -> Response:
+    """A one-to-two-page summary to take home: options, chances as pictures, what comes later."""
+    snapshot = context.snapshot
+    result = score_one(body, snapshot)
+    _chosen(body, result)
+    texts = catalog_texts(request)
+    options = options_of(result, texts)
+    grid = option_grid(result, options, region=body.preferences.region)
+    condition_id = result["condition"]["id"]
+    ratings = {c.value: v for c, v in DEFAULT_RATINGS.items()} | dict(body.weights)
+    data = SummaryInput(
+        result=result,
+        grid=grid,
+        options=options,
+        ratings=ratings,
+        condition=texts.entries(
+            result["catalog_version"], condition_id=condition_id, therapy_ids=[]
+        ).get((CONDITION, condition_id)),
+        sources={s.id: s.citation for s in snapshot.sources.values()},
+        catalog_date=texts.date(result["catalog_version"]),
+        chosen_therapy_id=body.chosen_therapy_id,
+        note=body.note,
+    )
+    if PDF in request.headers.get("accept", ""):
+        return Response(
+            render_summary_pdf(data),
+            media_type=PDF,
+            headers={"Content-Disposition": 'inline; filename="tada-summary.pdf"'},
+        )
+    return Response(render_summary_html(data), media_type=HTML)
