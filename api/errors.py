@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -139,6 +139,18 @@ def _summary(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+# PostgreSQL: undefined_table, undefined_column; SQLite says it in words.
+_MISSING_SCHEMA_CODES = {"42P01", "42703"}
+
+
+def _is_missing_schema(exc: OperationalError | ProgrammingError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in _MISSING_SCHEMA_CODES:
+        return True
+    message = str(exc.orig)
+    return message.startswith("no such table") or message.startswith("no such column")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -191,11 +203,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A concurrent writer changed the record between our If-Match check and our update:
+        # the same situation as a stale If-Match, so the same answer.
         return problem_response(
-            409,
-            "Conflict",
-            "Someone else changed this record while you were editing it; reload and try again.",
-            slug="conflict",
+            412,
+            "Precondition failed",
+            "Someone else changed this record while you were editing it; reload it and apply "
+            "your change again.",
+            slug="precondition-failed",
             instance=request.url.path,
         )
 
@@ -221,10 +236,31 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    def _no_schema(request: Request) -> JSONResponse:
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The database has no TADA schema, or an older one: the operator must run "
+            "`tada db upgrade` (or restart `tada serve`, which migrates). Nothing was written.",
+            slug="schema-missing",
+            instance=request.url.path,
+            headers={"Retry-After": "30"},
+        )
+
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        if _is_missing_schema(exc):
+            log.error("database schema missing on %s: %s", request.url.path, exc.orig)
+            return _no_schema(request)
         log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
         return _busy(request, "The database is busy or unreachable")
+
+    @app.exception_handler(ProgrammingError)
+    async def _programming(request: Request, exc: ProgrammingError) -> JSONResponse:
+        if _is_missing_schema(exc):
+            log.error("database schema missing on %s: %s", request.url.path, exc.orig)
+            return _no_schema(request)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(PoolTimeoutError)
     async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:

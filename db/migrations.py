@@ -1,22 +1,39 @@
-"""Running Alembic from code: `tada db upgrade`, `tada serve` and the tests all come here."""
+"""Running Alembic from code: `tada db upgrade`, `tada serve` and the tests all come here.
+
+The migration scripts live in the top-level `alembic/` folder of the source tree. An installed
+TADA (a wheel, `pip install .`) carries the same files as data files under
+`<prefix>/share/tada/alembic` (see `pyproject.toml`): outside `site-packages`, so they can never
+shadow the `alembic` library. `migrations_folder()` uses the source tree's when there is one.
+"""
 
 from __future__ import annotations
 
+import sysconfig
 from pathlib import Path
 
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
+INSTALLED = Path(sysconfig.get_path("data")) / "share" / "tada" / "alembic"
+
+
+def migrations_folder() -> Path:
+    """The folder holding `env.py` and `versions/`: the source tree's, else the packaged copy."""
+    source = ROOT / "alembic"
+    if (source / "env.py").is_file():
+        return source
+    return INSTALLED
 
 
 def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
+    # No alembic.ini: its only content was logging set-up, which TADA's own logging replaces.
+    config = Config()
+    config.set_main_option("script_location", str(migrations_folder()))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
@@ -25,14 +42,21 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def downgrade(url: str, revision: str = "base") -> None:
+def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def head_revision(url: str) -> str | None:
+def head_revision(url: str = "sqlite://") -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The revision the database is at, or None without a schema (no Alembic log chatter)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return schema_revision(connection)

@@ -17,8 +17,8 @@ from db.catalog_file import CatalogFile
 from scoring.engine import rank
 from scoring.exclusions import STATUS_SENTENCES
 from scoring.model import (
-    CatalogSnapshot,
     CareSetting,
+    CatalogSnapshot,
     PatientCase,
     Preferences,
     PriorOutcome,
@@ -103,7 +103,9 @@ def messages(snapshot: CatalogSnapshot, catalog: CatalogFile) -> dict[str, str]:
             for caution in option.cautions:
                 found.setdefault(caution.message, f"caution {caution.code} ({option.therapy_id})")
             for criterion, score in option.criteria.items():
-                found.setdefault(score.explanation, f"explanation {criterion} ({option.therapy_id})")
+                found.setdefault(
+                    score.explanation, f"explanation {criterion} ({option.therapy_id})"
+                )
             for sentence in option.outcomes:
                 found.setdefault(sentence, f"outcome ({option.therapy_id})")
         for exclusion in (*result.excluded, *result.later):
