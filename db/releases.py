@@ -125,7 +125,9 @@ def collect_touched(session: Session, _context: object, _instances: object) -> N
 
 
 def canonical(body: Any) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON in the entry's own order (the schema's field order; mappings as stored), so
+    `tada catalog export --version N` writes the very bytes the export wrote at version N."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest_of(text: str) -> str:
