@@ -387,3 +387,39 @@ def test_the_ref_secret_is_required_in_production() -> None:
         Settings(**base, decision_ref_secret="short")
     settings = Settings(**base, decision_ref_secret="x" * 32)
     assert settings.decision_ref_key == b"x" * 32
+
+
+def test_against_current_reports_a_changed_outcome_figure(
+    client: TestClient, clinician_key: str, curator_key: str
+) -> None:
+    created = _decide(client, clinician_key).json()
+    indication = client.get(
+        "/v1/indications", params={"therapy": "ivig", "condition": "cidp"}
+    ).json()["items"][0]
+    figures = [_figure_entry(f) for f in indication["figures"]]
+    figures[0]["events"] -= 1
+    patched = client.patch(
+        f"/v1/indications/{indication['id']}",
+        json={"figures": figures},
+        headers={**_headers(curator_key), "If-Match": f'"{indication["revision"]}"'},
+    )
+    assert patched.status_code == 200, patched.text
+    replay = client.post(
+        f"/v1/decisions/{created['id']}/replay",
+        params={"against": "current"},
+        headers=_headers(clinician_key),
+    ).json()
+    assert replay["identical"] is True
+    assert replay["changes"]["figures"] == [
+        {"therapy_id": "ivig", "added": [], "removed": [], "changed": [figures[0]["id"]]}
+    ]
+
+
+def _figure_entry(read: dict[str, Any]) -> dict[str, Any]:
+    """A figure as read (GET /v1/indications) in the catalog file's write shape."""
+    keep = ("id", "measure", "population", "time_frame", "events", "per", "higher_is_better")
+    entry = {k: read[k] for k in keep}
+    entry |= {k: read[k] for k in ("certainty", "uncertainty", "source")}
+    if read["comparator_events"] is not None:
+        entry["comparator"] = {"label": read["comparator"], "events": read["comparator_events"]}
+    return entry
