@@ -15,14 +15,14 @@ default place carries a `curator_note` saying so):
   `hbv_positive` implies `hbv_resolved` and may be `hbv_active` (check: `hbv_status`); a rule on
   `hbv_positive` becomes "any of hbv_positive, hbv_active, hbv_resolved", as before for each;
 - each figure's key is `<therapy>-<condition>-<n>`; events are the per-100 figure rounded to a
-  whole number, or per 1,000 when the figure is below 1 in 100.
+  whole number, or per 1,000 when the figure is below 1 in 100; the measure gains the "had" the
+  old sentence put before it.
 
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-30 11:00:00
 """
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -135,10 +135,11 @@ def upgrade() -> None:
             },
         )
         rules = bind.execute(
-            sa.text("SELECT id, value FROM risk_rules WHERE attribute = 'risk_factor'")
+            sa.text("SELECT id, value FROM risk_rules WHERE attribute = 'risk_factor'").columns(
+                sa.column("id", sa.String), sa.column("value", sa.JSON)
+            )
         ).all()
-        for rule_id, value in rules:
-            factor = json.loads(value) if isinstance(value, str) else value
+        for rule_id, factor in rules:
             if factor != "hbv_positive":
                 continue
             condition = {
@@ -192,6 +193,9 @@ def upgrade() -> None:
             },
         )
 
+    # A figure's measure now completes "54 in 100 people ...": the old outcome was "had ...".
+    bind.execute(sa.text("UPDATE outcome_figures SET outcome = 'had ' || outcome"))
+
     with op.batch_alter_table("risk_factors") as batch_op:
         batch_op.alter_column("implies", existing_type=sa.JSON(), nullable=False)
         batch_op.alter_column("may_be", existing_type=sa.JSON(), nullable=False)
@@ -206,6 +210,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    bind.execute(
+        sa.text(
+            "UPDATE outcome_figures SET outcome = substr(outcome, 5) WHERE outcome LIKE 'had %'"
+        )
+    )
     with op.batch_alter_table("outcome_figures") as batch_op:
         batch_op.add_column(sa.Column("treated_per_100", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("comparator_per_100", sa.Float(), nullable=True))
@@ -222,7 +231,7 @@ def downgrade() -> None:
             batch_op.drop_column(column)
     # The old schema holds one comparison per rule: a condition over several facts cannot be
     # kept, so those rules go (the catalog file still has them; reload it after an upgrade).
-    bind.execute(sa.text("DELETE FROM risk_rules WHERE condition_expr IS NOT NULL"))
+    bind.execute(sa.text("DELETE FROM risk_rules WHERE attribute IS NULL"))
     with op.batch_alter_table("risk_rules") as batch_op:
         batch_op.drop_column("condition_expr")
         batch_op.drop_column("ask_if_unknown")
