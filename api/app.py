@@ -18,6 +18,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.fhir.codes import app_code_cache
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
+from api.openapi import install_openapi
 from api.readiness import DatabaseProbe
 from api.release_cache import ReleaseCache
 from api.routers import bench, catalog, curation, decisions, health, score, sdm
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
     install_docs(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(curation.router)

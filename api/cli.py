@@ -12,15 +12,17 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import TypeVar
 
 from alembic.util import CommandError
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from api.logs import configure_logging, log_config
 from api.settings import Settings
@@ -34,6 +36,7 @@ from db.storable import storable_problems
 from db.versioning import begin_write, current_version
 
 log = logging.getLogger("tada.cli")
+T = TypeVar("T")
 
 # Exit codes: 1 the database could not be used, 2 the command or a setting is wrong.
 EXIT_DATABASE = 1
@@ -68,7 +71,7 @@ def prepare_database(settings: Settings) -> int | None:
 
     Returns the catalog version created by seeding, or None when nothing was loaded.
     """
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds)
     if not settings.seed_on_empty:
         return None
     engine = make_engine(settings.database_url, timeouts=settings.timeouts)
@@ -100,6 +103,30 @@ def _catalog_version(settings: Settings) -> int:
         engine.dispose()
 
 
+def _with_startup_retry(settings: Settings, step: Callable[[], T]) -> T:
+    """Run `step`, retrying while the database cannot be reached, for at most
+    `startup_retry_seconds` (waits of 1, 2, 4, then 5 s); the last error is raised."""
+    deadline = time.monotonic() + settings.startup_retry_seconds
+    wait = 1.0
+    while True:
+        try:
+            return step()
+        except OperationalError as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            log.warning(
+                "database not reachable yet; retrying",
+                extra={
+                    "database": redacted(settings.database_url),
+                    "error": str(exc.orig).strip().splitlines()[0] if exc.orig else "",
+                    "retry_in_seconds": min(wait, left),
+                },
+            )
+            time.sleep(min(wait, left))
+            wait = min(wait * 2, 5.0)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -117,7 +144,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ["TADA_WORKERS"] = str(workers)
     settings = settings.model_copy(update={"log_level": level, "workers": workers})
     configure_logging(level)
-    seeded = prepare_database(settings)
+    seeded = _with_startup_retry(settings, lambda: prepare_database(settings))
     if seeded is not None:
         log.info("loaded the seed catalog", extra={"catalog_version": seeded})
     if settings.cds_jwt_disabled:

@@ -151,6 +151,23 @@ def _is_missing_schema(exc: OperationalError | ProgrammingError) -> bool:
     return message.startswith("no such table") or message.startswith("no such column")
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    from api.route_walk import iter_routes
+
+    documented: set[str] = set()
+    hidden: set[str] = set()  # e.g. a GET kept only to explain that it is a 404
+    for route in iter_routes(request.app.router.routes):
+        if route.methods and route.path_regex.match(request.scope["path"]):
+            if getattr(route, "include_in_schema", True):
+                documented |= route.methods
+            else:
+                hidden |= route.methods
+    methods = documented or hidden
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -190,15 +207,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route {request.url.path}; see /docs for the API"
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; a path may have several
+            # (GET and PATCH on a record come from two routes).
+            allowed = _allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
         return problem_response(
             exc.status_code,
             titles.get(exc.status_code, "HTTP error"),
             detail,
             slug=f"http-{exc.status_code}",
             instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(StaleDataError)

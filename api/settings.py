@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # `/readyz` waits at most this long for its database check before answering.
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     workers: int = Field(default=1, ge=1, le=64)
+    # `tada serve` retries an unreachable database for this long before giving up (a container
+    # that starts before its database; 0: fail at once).
+    startup_retry_seconds: float = Field(default=0.0, ge=0, le=3600)
     public_base_url: str = "http://127.0.0.1:8000"
     bench_endpoints: bool = False
     # Load the catalog and FHIR models at start-up and gc.freeze() them (see api/warmup.py).

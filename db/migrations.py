@@ -9,6 +9,7 @@ shadow the `alembic` library. `migrations_folder()` uses the source tree's when 
 from __future__ import annotations
 
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic.config import Config
@@ -16,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 from alembic import command
+from db.session import DatabaseTimeouts, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALLED = Path(sysconfig.get_path("data")) / "share" / "tada" / "alembic"
@@ -38,12 +40,27 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def _run(url: str, connect_timeout: float, step: Callable[[Config], None]) -> None:
+    """Run an Alembic command on TADA's own engine, so connecting is bounded like everywhere
+    else (Alembic's default engine would wait forever on a database that does not answer).
+    Statements get an hour: a migration may rewrite a large table."""
+    engine = make_engine(url, timeouts=DatabaseTimeouts(connect=connect_timeout, statement=3600))
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            step(config)
+            connection.commit()
+    finally:
+        engine.dispose()
 
 
-def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, connect_timeout: float = 5.0) -> None:
+    _run(url, connect_timeout, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(url: str, revision: str, *, connect_timeout: float = 5.0) -> None:
+    _run(url, connect_timeout, lambda config: command.downgrade(config, revision))
 
 
 def head_revision(url: str = "sqlite://") -> str | None:

@@ -42,3 +42,14 @@ def test_a_write_on_one_replica_is_served_by_the_other(backend: str, database_ur
         assert _version(reader.url) == before + 1
         source = httpx.get(f"{reader.url}/v1/sources", timeout=30).json()["items"]
         assert "replica-check" in {s["id"] for s in source}
+
+
+def test_serve_with_two_workers_answers_from_both(backend: str, database_url: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("several workers need PostgreSQL")
+    with running_replicas(database_url, count=1, args=("--workers", "2")) as (api,):
+        for _ in range(8):  # connections spread over the worker processes; all must answer
+            with httpx.Client(base_url=api.url, timeout=30) as client:
+                assert client.post("/v1/score", json=SCORE).status_code == 200
+        starting = [line for line in api.log().splitlines() if '"starting"' in line]
+        assert '"workers": 2' in starting[0]

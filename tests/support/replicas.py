@@ -124,8 +124,10 @@ def running_replicas(
     env: Mapping[str, str] | None = None,
     workdir: Path | None = None,
     ready_timeout: float = 60.0,
+    args: tuple[str, ...] = (),
 ) -> Iterator[list[Replica]]:
-    """`count` ready replicas on `database_url`, stopped on exit."""
+    """`count` ready replicas on `database_url`, stopped on exit; `args` go to `tada serve`
+    (e.g. `("--workers", "2")`)."""
     import tempfile
 
     with ExitStack() as stack:
@@ -133,7 +135,7 @@ def running_replicas(
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tada-rep-")))
         replicas: list[Replica] = []
         for _ in range(count):
-            replica = start_replica(database_url, workdir=workdir, env=env)
+            replica = start_replica(database_url, workdir=workdir, env=env, args=args)
             stack.callback(replica.stop)
             replicas.append(replica)
         for replica in replicas:
