@@ -272,7 +272,7 @@ def require_permission(permission: str) -> object:
             )
         return principal
 
-    dependency.tada_role = minimum  # type: ignore[attr-defined]  # read by api/openapi.py
+    dependency.tada_role = permission  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
 
 

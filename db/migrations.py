@@ -47,6 +47,15 @@ def _run(url: str, connect_timeout: float, step: Callable[[Config], None]) -> No
     engine = make_engine(url, timeouts=DatabaseTimeouts(connect=connect_timeout, statement=3600))
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Batch migrations rebuild a table on SQLite (copy, drop, rename). With foreign
+                # keys on, dropping the old table deletes the rows that cascade from it (an
+                # indication's outcome figures): off for the migration, as Alembic advises.
+                # On the driver connection, before SQLAlchemy begins a transaction (the pragma
+                # is ignored inside one); this engine is disposed afterwards.
+                raw = connection.connection.dbapi_connection
+                assert raw is not None
+                raw.execute("PRAGMA foreign_keys=OFF")
             config = alembic_config(url)
             config.attributes["connection"] = connection
             step(config)
