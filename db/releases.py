@@ -398,6 +398,12 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
     return {key: json.loads(body) for key, body in found.items()}
 
 
+def entities_now(session: Session, keys: set[EntityKey]) -> dict[EntityKey, Any]:
+    """Some entities as they are in the database now (absent ones left out)."""
+    found = {key: _current_entity(session, key) for key in sorted(keys)}
+    return {key: body for key, body in found.items() if body is not None}
+
+
 def snapshot_of(catalog: CatalogFile, *, version: int) -> CatalogSnapshot:
     """The engine snapshot of a catalog file as catalog version `version`.
 

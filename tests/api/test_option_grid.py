@@ -138,3 +138,23 @@ def test_the_grid_reads_at_the_option_grid_level(client: TestClient) -> None:
     assert statistics.median(every) <= 8
     for row_id in ("often", "onset", "chance", "cost", "without"):  # sentences TADA writes
         assert statistics.median(grades[row_id]) <= 8, row_id
+
+
+def test_a_catalog_without_a_recorded_release_still_gets_its_grid(
+    client: TestClient, database_url: str
+) -> None:
+    """A database migrated with its catalog in it, served before any release was recorded."""
+    from sqlalchemy import text
+
+    from db.session import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM release_entries"))
+            connection.execute(text("DELETE FROM catalog_releases"))
+    finally:
+        engine.dispose()
+    response = client.post("/v1/option-grid", json=_request("cidp"))
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"][0]["cells"][0]["sources"]
