@@ -21,9 +21,11 @@ from api.fhir.intake import set_verdict_cache_size
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
 from api.openapi import install_openapi
 from api.readiness import DatabaseProbe
-from api.routers import bench, catalog, curation, health, score
+from api.release_cache import ReleaseCache
+from api.routers import bench, catalog, curation, decisions, health, score, sdm
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
+from api.sdm.texts import CatalogTexts
 from api.settings import Settings, get_settings
 from api.warmup import warm_up
 from db.migrations import head_revision
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database_probe = DatabaseProbe(
             engine, head=head_revision(), timeout=settings.readiness_timeout_seconds
         )
+        app.state.release_cache = ReleaseCache(factory, size=settings.release_cache_size)
+        app.state.catalog_texts = CatalogTexts(factory)
         if settings.warm_up:
             warm_up(app)
         tasks: list[asyncio.Task[None]] = []
@@ -113,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(curation.router)
     app.include_router(score.router)
+    app.include_router(decisions.router)
+    app.include_router(sdm.router)
     app.include_router(fhir_intake.router)
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
