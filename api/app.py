@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
-from api.routers import bench, catalog, curation, health, score
+from api.routers import bench, catalog, curation, health, preferences, score
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
 from api.settings import Settings, get_settings
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(curation.router)
     app.include_router(score.router)
+    app.include_router(preferences.router)
     app.include_router(fhir_intake.router)
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
