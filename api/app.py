@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
-from api.routers import bench, catalog, curation, health, preferences, score
+from api.routers import bench, catalog, clinic, curation, health, preferences, score
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
 from api.settings import Settings, get_settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clinic_pages = clinic.ClinicPageCache()
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
     app.include_router(health.router)
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(curation.router)
     app.include_router(score.router)
     app.include_router(preferences.router)
+    app.include_router(clinic.router)
+    app.mount("/clinic/static", StaticFiles(directory=clinic.STATIC_DIR), name="clinic-static")
     app.include_router(fhir_intake.router)
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
