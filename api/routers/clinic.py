@@ -85,12 +85,12 @@ def _script_json(data: Any) -> str:
 
 
 def page_context(snapshot: CatalogSnapshot, risk_factors: list[tuple[str, str]]) -> dict[str, Any]:
-    names = {t.id: t.name for t in snapshot.therapies}
+    names: dict[str, str] = {t.id: t.name for t in snapshot.therapies}
     conditions = []
     for condition in sorted(snapshot.conditions, key=lambda c: c.name.lower()):
         therapy_ids = sorted(
             {i.therapy_id for i in snapshot.indications if i.condition_id == condition.id},
-            key=lambda t: names.get(t, t).lower(),
+            key=lambda t: (names.get(t) or t).lower(),
         )
         conditions.append(
             {

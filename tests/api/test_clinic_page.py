@@ -1,0 +1,59 @@
+"""GET /clinic without a browser: what the server renders, its headers, assets and packaging."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+
+from fastapi.testclient import TestClient
+
+NOT_ADVICE = "TADA orders options by the priorities you stated; it is not a recommendation."
+
+
+def test_the_clinic_page_renders_the_first_three_steps(client: TestClient) -> None:
+    response = client.get("/clinic")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    html = response.text
+    assert NOT_ADVICE in html
+    for step in ("Step 1 of 5", "Step 2 of 5", "Step 3 of 5", "Step 4 of 5", "Step 5 of 5"):
+        assert step in html
+    assert "Chronic inflammatory demyelinating polyneuropathy (CIDP) — ICD-10-CM G61.81" in html
+    assert "History of blood clots (thrombosis)" in html  # risk factors in plain labels
+    assert html.count('class="question"') == 15
+    assert 'for="egfr"' in html
+
+
+def test_every_asset_is_served_by_tada_itself(client: TestClient) -> None:
+    html = client.get("/clinic").text
+    references = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert references
+    external = [r for r in references if not r.startswith(("/", "#", "data:"))]
+    assert external == []
+    for asset in ("/clinic/static/clinic.js", "/clinic/static/clinic.css"):
+        assert client.get(asset).status_code == 200
+
+
+def test_the_page_forbids_other_origins_by_policy(client: TestClient) -> None:
+    policy = client.get("/clinic").headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_the_pages_own_javascript_and_css_stay_under_100_kb() -> None:
+    static = files("api") / "static" / "clinic"
+    total = sum(len(f.read_bytes()) for f in static.iterdir() if f.name.endswith((".js", ".css")))
+    assert 0 < total < 100_000
+
+
+def test_the_rendered_page_is_reused_for_the_same_catalog_version(client: TestClient) -> None:
+    first = client.get("/clinic").content
+    assert client.get("/clinic").content == first
+
+
+def test_catalog_data_in_the_page_cannot_close_its_script_element(client: TestClient) -> None:
+    html = client.get("/clinic").text
+    data = html.split('<script type="application/json" id="page-data">', 1)[1]
+    body = data.split("</script>", 1)[0]
+    assert "<" not in body
