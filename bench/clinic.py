@@ -25,10 +25,22 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from bench.run import SCORE_CASE  # noqa: E402
-
+# The README's CIDP example (as in bench/run.py).
+SCORE_CASE: dict[str, Any] = {
+    "condition": "cidp",
+    "patient": {
+        "age_years": 52,
+        "weight_kg": 80,
+        "egfr": 25,
+        "pregnant": False,
+        "risk_factors": ["thrombosis_history"],
+        "prior_supervised_infusions": 0,
+    },
+    "preferences": {"settings": ["home"], "region": "US", "urgent": False},
+    "weights": {"efficacy": 8, "safety": 7, "convenience": 6, "cost": 4, "availability": 5},
+}
 Message = dict[str, Any]
 
 
