@@ -13,7 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
-from api.routers import bench, catalog, clinic, curation, health, preferences, score
+from api.release_cache import ReleaseCache
+from api.routers import bench, catalog, clinic, curation, decisions, health, preferences, score
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
 from api.settings import Settings, get_settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog_cache = CatalogCache(
             factory, refresh_seconds=settings.catalog_refresh_seconds
         )
+        app.state.release_cache = ReleaseCache(factory, size=settings.release_cache_size)
         if settings.warm_up:
             warm_up(app)
         try:
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(curation.router)
     app.include_router(score.router)
+    app.include_router(decisions.router)
     app.include_router(preferences.router)
     app.include_router(clinic.router)
     app.mount("/clinic/static", StaticFiles(directory=clinic.STATIC_DIR), name="clinic-static")

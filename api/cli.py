@@ -13,6 +13,7 @@ from db.catalog_file import SEED_CATALOG, CatalogFileError, dump_catalog, load_c
 from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
 from db.migrations import current_revision, downgrade, head_revision, upgrade
+from db.releases import ReleaseNotRecorded, catalog_at, ensure_baseline
 from db.session import WRITE_OPTIONS, make_engine, make_session_factory
 
 log = logging.getLogger("tada.cli")
@@ -32,6 +33,9 @@ def prepare_database(settings: Settings) -> int | None:
         with factory() as session:
             session.connection(execution_options=WRITE_OPTIONS)
             if not catalog_is_empty(session):
+                # A database migrated with a catalog already in it: releases start here.
+                ensure_baseline(session)
+                session.commit()
                 return None
             catalog = load_catalog_file(SEED_CATALOG)
             version = replace_catalog(
@@ -102,7 +106,16 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
             print(f"loaded {args.file}: catalog version {version}")
         else:
             with factory() as session:
-                text = dump_catalog(export_catalog(session))
+                try:
+                    catalog = (
+                        export_catalog(session)
+                        if args.version is None
+                        else catalog_at(session, args.version)
+                    )
+                except ReleaseNotRecorded as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 1
+                text = dump_catalog(catalog)
             if args.output and args.output != "-":
                 Path(args.output).write_text(text, encoding="utf-8")
             else:
@@ -165,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export = catalog_actions.add_parser("export", help="write the catalog as YAML")
     export.add_argument("--output", "-o", default="-")
+    export.add_argument(
+        "--version", type=int, default=None, help="a past catalog version (default: current)"
+    )
     catalog.set_defaults(handler=cmd_catalog)
 
     keys = commands.add_parser("keys", help="API keys")

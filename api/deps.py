@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.catalog_cache import CatalogCache
 from api.errors import Forbidden, Unauthorized
 from api.settings import Settings
-from db.keys import ROLES, find_key
+from db.keys import CATALOG_WRITE, DECISIONS, PERMISSIONS, find_key, roles_with
 from db.session import WRITE_OPTIONS
 from scoring.model import CatalogSnapshot
 
@@ -144,8 +144,10 @@ def _authenticate(
         return Principal(name=row.name, role=row.role)
 
 
-def require_role(minimum: str) -> object:
-    rank = ROLES.index(minimum)
+def require_permission(permission: str) -> object:
+    """A dependency that admits a valid key whose role grants `permission` (401/403 otherwise)."""
+    roles = roles_with(permission)
+    wanted = " or ".join(f"'{r}'" for r in roles)
 
     def dependency(
         request: Request,
@@ -155,12 +157,12 @@ def require_role(minimum: str) -> object:
         principal = _authenticate(request, factory, presented)
         if principal is None:
             raise Unauthorized(
-                f"This needs an API key with the '{minimum}' role in the X-API-Key header.",
+                f"This needs an API key with the {wanted} role in the X-API-Key header.",
                 headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
             )
-        if ROLES.index(principal.role) < rank:
+        if permission not in PERMISSIONS.get(principal.role, frozenset()):
             raise Forbidden(
-                f"This needs the '{minimum}' role; your key has the '{principal.role}' role."
+                f"This needs the {wanted} role; your key has the '{principal.role}' role."
             )
         return principal
 
@@ -188,8 +190,8 @@ async def reader(
 
 
 ReaderDep = Annotated[Principal, Depends(reader)]
-CuratorDep = Annotated[Principal, Depends(require_role("curator"))]
-AdminDep = Annotated[Principal, Depends(require_role("admin"))]
+CuratorDep = Annotated[Principal, Depends(require_permission(CATALOG_WRITE))]
+ClinicianDep = Annotated[Principal, Depends(require_permission(DECISIONS))]
 
 
 @dataclass(frozen=True)

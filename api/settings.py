@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_REF_KEY = b"tada-development-only-decision-ref-key"
 
 
 class Settings(BaseSettings):
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
     sdm_link_url: str | None = None
     cds_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
 
+    # Decision records (README "Shared decision making"): `external_ref` is stored only as an
+    # HMAC with this secret; without it (development and tests only) a fixed, public key is used.
+    decision_ref_secret: SecretStr | None = None
+    # Old catalog releases kept in memory for replay, besides the live snapshot.
+    release_cache_size: int = Field(default=4, ge=1, le=64)
+
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
         if self.environment == "production":
@@ -44,7 +52,20 @@ class Settings(BaseSettings):
                 raise ValueError("TADA_CDS_JWT_DISABLED must not be set in production")
             if self.database_url.startswith("sqlite"):
                 raise ValueError("production runs on PostgreSQL: set TADA_DATABASE_URL")
+            if (
+                self.decision_ref_secret is None
+                or len(self.decision_ref_secret.get_secret_value()) < 32
+            ):
+                raise ValueError(
+                    "TADA_DECISION_REF_SECRET (at least 32 characters) is required in production"
+                )
         return self
+
+    @property
+    def decision_ref_key(self) -> bytes:
+        if self.decision_ref_secret is None:
+            return DEVELOPMENT_REF_KEY
+        return self.decision_ref_secret.get_secret_value().encode()
 
     @property
     def audience(self) -> str:
