@@ -186,3 +186,25 @@ def test_axe_finds_no_serious_or_critical_violations(page: Any, axe_source: str)
     ]
     assert described == []
     assert len(results["passes"]) > 20  # axe really ran over the page
+
+
+def test_recording_a_decision_asks_for_a_clinician_key(page: Any, live_server: Any) -> None:
+    fill_cidp_case_with_the_mouse(page)
+    show_options(page)
+    record = page.get_by_role("button", name="Record the decision")
+    record.click()
+    expect(page.locator("#api-key-error")).to_contain_text("Enter a clinician key")
+    page.get_by_label("Clinician key").fill("tada_wrong_key")
+    record.click()
+    expect(page.locator("#api-key-error")).to_contain_text("not valid")
+    page.get_by_label("Clinician key").fill(live_server.key("clinician"))
+    record.click()  # decided, but no option chosen: shown next to the choice
+    expect(page.locator("#decision-choice-error")).to_contain_text("Choose the option")
+    first = page.locator("#options-out ol.order li .option-name").first.inner_text()
+    page.get_by_label("Option chosen", exact=True).select_option(label=first)
+    record.click()
+    expect(page.locator("#record-status")).to_contain_text("Recorded.")
+    # the key lives in this tab's session storage only, never in a cookie
+    stored = page.evaluate("sessionStorage.getItem('tada.clinician_key')")
+    assert stored.startswith("tada_")
+    assert page.context.cookies() == []

@@ -8,6 +8,10 @@
   const KEY_STORE = "tada.clinician_key";
   const conditionById = new Map(data.conditions.map((c) => [c.id, c]));
   const criterionById = new Map(data.criteria.map((c) => [c.id, c]));
+  const PARTICIPANTS = [["patient", "Patient"], ["clinician", "Clinician"], ["nurse", "Nurse"],
+    ["pharmacist", "Pharmacist"], ["family_member", "Family member or carer"], ["interpreter", "Interpreter"]];
+  const DECISION_FIELDS = [["chosen_therapy_id", "decision-choice"], ["participants", "participants"],
+    ["external_ref", "decision-ref"], ["note", "summary-note"]];
   let lastRequest = null;
   let lastResult = null;
 
@@ -481,7 +485,8 @@
       h("div", { class: "field" }, h("label", { for: "summary-choice" }, "Option chosen (optional)"),
         h("select", { id: "summary-choice" }, h("option", { value: "" }, "Not decided yet"), options.map((o) => o.cloneNode(true)))),
       h("div", { class: "field" }, h("label", { for: "summary-note" }, "Note (optional; no names or other identifiers)"),
-        h("textarea", { id: "summary-note", rows: 3, maxlength: 2000 })),
+        h("textarea", { id: "summary-note", rows: 3, maxlength: 2000, "aria-describedby": "summary-note-error" }),
+        h("p", { class: "field-error", id: "summary-note-error", hidden: true })),
       h("p", { class: "inline" },
         h("button", { type: "button", id: "print-html", class: "primary" }, "Open the printable summary"),
         h("button", { type: "button", id: "print-pdf", class: "secondary" }, "Download as PDF")),
@@ -498,11 +503,13 @@
       h("div", { class: "field" }, h("label", { for: "decision-choice" }, "Option chosen"),
         h("select", { id: "decision-choice", "aria-describedby": "decision-choice-error" }, h("option", { value: "" }, "None"), options),
         h("p", { class: "field-error", id: "decision-choice-error", hidden: true })),
-      h("fieldset", { class: "field" }, h("legend", {}, "Who took part"),
-        h("div", { class: "choices-inline" }, ["patient", "clinician", "family or carer"].map((p) =>
-          h("label", {}, h("input", { type: "checkbox", name: "participants", value: p, checked: p !== "family or carer" }), " " + p)))),
+      h("fieldset", { class: "field", id: "participants" }, h("legend", {}, "Who took part"),
+        h("div", { class: "choices-inline" }, PARTICIPANTS.map(([value, label]) =>
+          h("label", {}, h("input", { type: "checkbox", name: "participants", value, checked: value === "patient" || value === "clinician" }), " " + label))),
+        h("p", { class: "field-error", id: "participants-error", hidden: true })),
       h("div", { class: "field" }, h("label", { for: "decision-ref" }, "Reference in your records (optional; stored only as a keyed hash)"),
-        h("input", { id: "decision-ref", type: "text", autocomplete: "off" })),
+        h("input", { id: "decision-ref", type: "text", autocomplete: "off", "aria-describedby": "decision-ref-error" }),
+        h("p", { class: "field-error", id: "decision-ref-error", hidden: true })),
       h("p", {}, h("button", { type: "button", id: "record", class: "primary" }, "Record the decision")),
       h("div", { id: "record-status", role: "status", "aria-live": "polite" }));
     $("print-html").addEventListener("click", () => printSummary("html"));
@@ -545,7 +552,7 @@
   }
 
   async function recordDecision() {
-    for (const id of ["api-key", "decision-choice"]) showFieldErrorClear(id);
+    for (const id of ["api-key", "decision-choice", "participants", "decision-ref", "summary-note"]) showFieldErrorClear(id);
     const key = $("api-key").value.trim();
     const out = $("record-status");
     if (!key) {
@@ -572,8 +579,17 @@
     }
     out.textContent = "";
     const detail = (answer.body && answer.body.detail) || "The decision could not be recorded.";
-    if (answer.status === 401 || answer.status === 403) showFieldError("api-key", detail);
-    else if (answer.status === 422 && /chosen/.test(detail)) showFieldError("decision-choice", detail);
+    if (answer.status === 401 || answer.status === 403) {
+      showFieldError("api-key", detail);
+      $("api-key").focus();
+      return;
+    }
+    let shown = false;
+    for (const error of (answer.body && answer.body.errors) || []) {
+      const field = DECISION_FIELDS.find(([path]) => (error.path || "").includes(path));
+      if (field) shown = showFieldError(field[1], field[1] === "decision-choice" && status === "decided" ? "Choose the option decided on, or record “Not yet”." : friendly(error)) || shown;
+    }
+    if (shown) document.querySelector("#decide-out [aria-invalid='true']")?.focus();
     else out.replaceChildren(h("p", { class: "warning" }, detail));
   }
 
