@@ -65,12 +65,14 @@ CATALOG = snapshot(
             "ivig",
             figures=(
                 OutcomeFigure(
-                    outcome="improved disability",
+                    id="ivig-cidp-ice",
+                    measure="improved disability",
                     population="adults with CIDP",
-                    time_horizon="24 weeks",
-                    treated_per_100=54.0,
+                    time_frame="24 weeks",
+                    events=54,
+                    per=100,
                     comparator="placebo",
-                    comparator_per_100=21.0,
+                    comparator_events=21,
                     source_id="ice-trial",
                 ),
             ),

@@ -6,8 +6,8 @@ import pytest
 from factories import rule
 
 from scoring.errors import InvalidRule
-from scoring.model import Operator, PatientAttribute, PatientCase, Severity
-from scoring.rules import applies_to, assess, evaluate
+from scoring.model import Operator, PatientAttribute, PatientCase
+from scoring.rules import applies_to, evaluate
 
 CASE = PatientCase(
     condition_id="cidp",
@@ -101,29 +101,3 @@ def test_applies_to_matches_therapy_and_condition() -> None:
     assert not applies_to(general, therapy_id="scig", condition_id="cidp")
     assert applies_to(specific, therapy_id="ivig", condition_id="pi")
     assert not applies_to(specific, therapy_id="ivig", condition_id="cidp")
-
-
-def test_assess_sorts_rules_by_severity_and_collects_unknowns() -> None:
-    absolute = rule(
-        attribute=PatientAttribute.AGE_YEARS,
-        operator=Operator.GT,
-        value=18.0,
-        severity=Severity.ABSOLUTE,
-    )
-    unverified = rule(
-        attribute=PatientAttribute.PREGNANT,
-        operator=Operator.EQ,
-        value=True,
-        severity=Severity.ABSOLUTE,
-    )
-    relative = rule(attribute=PatientAttribute.EGFR, operator=Operator.LT, value=60.0)
-    relative_unknown = rule(
-        attribute=PatientAttribute.PLATELET_COUNT, operator=Operator.LT, value=50.0
-    )
-    not_applying = rule(attribute=PatientAttribute.AGE_YEARS, operator=Operator.LT, value=2.0)
-    case = PatientCase(condition_id="cidp", age_years=40, egfr=45)
-    findings = assess((absolute, unverified, relative, relative_unknown, not_applying), case)
-    assert findings.excluding == (absolute,)
-    assert findings.unverified == (unverified,)
-    assert findings.cautioning == (relative,)
-    assert findings.unknown == {PatientAttribute.PREGNANT, PatientAttribute.PLATELET_COUNT}
