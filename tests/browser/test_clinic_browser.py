@@ -37,6 +37,9 @@ def fill_cidp_case_with_the_mouse(page: Any) -> None:
     page.get_by_role("textbox", name="Kidney function").fill("25")
     page.get_by_label("History of blood clots (thrombosis)").check()
     page.get_by_label("At home").check()
+    # treatments already tried: IVIG, which did not help enough
+    page.get_by_label("Intravenous immunoglobulin (IVIG)").select_option("inadequate_response")
+    expect(page.get_by_label("Yes, as below")).to_be_checked()
     answer(page, "efficacy-safety", "a", "5")
     answer(page, "efficacy-convenience", "a", "3")
     answer(page, "efficacy-cost", "a", "7")
@@ -63,11 +66,16 @@ def test_the_whole_flow_with_the_mouse(page: Any, script_errors: list[str]) -> N
     expect(options).to_contain_text("fits your priorities")
     expect(options).to_contain_text("What would change the order")
     expect(page.locator("#step-options .not-advice")).to_contain_text(NOT_ADVICE)
-    # a caution for this patient's clot history, with its source on demand
-    caution = options.locator(".cautions li", has_text="blood clot").first
-    expect(caution).to_be_visible()
-    caution.locator("summary", has_text="Source").click()
-    expect(caution.locator("details.source p")).to_be_visible()
+    # what was tried and did not help is out, with the reason; what comes later is named
+    expect(options.locator(".reasons li", has_text="Intravenous immunoglobulin")).to_be_visible()
+    expect(options).to_contain_text("What usually comes later")
+    expect(options.locator("figure.icon-array figcaption").first).to_contain_text("out of 100")
+    expect(options.locator(".cautions li").first).to_contain_text("Caution:")
+    # every figure shows its source on demand
+    figure = options.locator("figure.icon-array").first
+    expect(figure.locator("details.source p")).to_be_hidden()
+    figure.locator("summary", has_text="Source").click()
+    expect(figure.locator("details.source p")).to_be_visible()
     assert script_errors == []
 
 

@@ -419,10 +419,13 @@
     if (figures.length) {
       parts.push(h("h4", {}, "What happened to people like you in studies"));
       for (const f of figures) {
-        parts.push(h("figure", { class: "icon-array" },
-          h("img", { src: `/v1/outcome-figures/${encodeURIComponent(f.id)}/icon-array.svg`, alt: figureAlt(f), width: 300, height: 150, loading: "lazy" }),
+        const cited = r.evidence.find((e) => e.source_id === f.source);
+        // The picture repeats the caption's numbers, so it is decorative for screen readers.
+        const img = h("img", { src: `/v1/outcome-figures/${encodeURIComponent(f.id)}/icon-array.svg`, alt: "", width: 360, height: 200 });
+        img.addEventListener("error", () => img.remove());
+        parts.push(h("figure", { class: "icon-array" }, img,
           h("figcaption", {}, figureAlt(f), f.certainty ? ` Certainty of the evidence: ${f.certainty}.` : "",
-            source(f.source && (f.source.citation || f.source), f.source && f.source.url))));
+            source(cited ? cited.citation : f.source, cited && cited.url))));
       }
     } else if (r.outcomes && r.outcomes.length) {
       parts.push(h("h4", {}, "What happened in studies"), h("ul", {}, r.outcomes.map((o) => h("li", {}, o))));
