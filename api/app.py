@@ -14,9 +14,20 @@ from api.catalog_cache import CatalogCache
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
 from api.release_cache import ReleaseCache
-from api.routers import bench, catalog, clinic, curation, decisions, health, preferences, score
+from api.routers import (
+    bench,
+    catalog,
+    clinic,
+    curation,
+    decisions,
+    health,
+    preferences,
+    score,
+    sdm,
+)
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
+from api.sdm.texts import CatalogTexts
 from api.settings import Settings, get_settings
 from api.warmup import warm_up
 from db.session import make_engine, make_session_factory
@@ -48,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             factory, refresh_seconds=settings.catalog_refresh_seconds
         )
         app.state.release_cache = ReleaseCache(factory, size=settings.release_cache_size)
+        app.state.catalog_texts = CatalogTexts(factory)
         if settings.warm_up:
             warm_up(app)
         try:
@@ -70,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(curation.router)
     app.include_router(score.router)
     app.include_router(decisions.router)
+    app.include_router(sdm.router)
     app.include_router(preferences.router)
     app.include_router(clinic.router)
     app.mount("/clinic/static", StaticFiles(directory=clinic.STATIC_DIR), name="clinic-static")

@@ -38,23 +38,24 @@ def _layout(per: int) -> tuple[int, int]:
     return (10, 18) if per <= 100 else (40, 6)
 
 
-def _frame(time_frame: str) -> str:
+def frame_words(time_frame: str) -> str:
+    """', over 24 weeks' for a length of time; ' (soon after stopping)' for anything else."""
     text = time_frame.strip()
     if not text:
         return ""
-    return f"over {text}" if text[0].isdigit() else f"({text})"
+    return f", over {text}" if text[0].isdigit() else f" ({text})"
 
 
 def describe(figure: IconArrayFigure) -> str:
     """The numbers in words, e.g. "About 54 in 100 people improved with IVIG, against 21 in 100
     with placebo, over 24 weeks." """
-    frame = _frame(figure.time_frame)
+    frame = frame_words(figure.time_frame)
     text = f"About {figure.events} in {figure.per} people {figure.measure}"
     text += f" with {figure.option_label}"
     if figure.comparator_events is not None:
         label = figure.comparator_label or "the comparison group"
         text += f", against {figure.comparator_events} in {figure.per} with {label}"
-    return f"{text}{', ' + frame if frame else ''}."
+    return f"{text}{frame}."
 
 
 def _dom_id(figure_id: str) -> str:
@@ -115,7 +116,7 @@ def render_icon_array(figure: IconArrayFigure) -> str:
             height=legend_y + 48,
             legend_y=legend_y,
             measure=figure.measure,
-            frame=f"Out of {figure.per} people, {_frame(figure.time_frame)}".rstrip(", "),
+            frame=f"Out of {figure.per} people{frame_words(figure.time_frame)}",
         )
     )
 

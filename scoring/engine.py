@@ -298,11 +298,16 @@ class _Place:
 
     @classmethod
     def of(
-        cls, indication: Indication | None, first_line: frozenset[str], names: dict[str, str]
+        cls,
+        indication: Indication | None,
+        first_line: frozenset[str],
+        names: dict[str, str],
+        therapy_source: str,
     ) -> _Place:
         if indication is None:
             return _NO_PLACE
         place = indication.place
+        source = place.source_id or indication.source_id
         before = frozenset(place.therapies)
         if place.requires is Requirement.INADEQUATE_FIRST_LINE and not before:
             before = first_line - {indication.therapy_id}
@@ -316,10 +321,7 @@ class _Place:
             history_check(indication, names) if bound else None,
             phase_reason(indication) if place.phases else None,
             phase_check(indication) if place.phases else None,
-            {
-                outcome: prior_reason(outcome, indication)
-                for outcome in (PriorOutcome.INADEQUATE_RESPONSE, PriorOutcome.NOT_TOLERATED)
-            },
+            _prior_reasons(source),
         )
 
     def prerequisite(self, history: _History | None) -> int:
@@ -343,8 +345,25 @@ class _Place:
         return state
 
 
+def _prior_reasons(source_id: str | None) -> dict[PriorOutcome, Reason]:
+    return {
+        outcome: prior_reason(outcome, source_id)
+        for outcome in (PriorOutcome.INADEQUATE_RESPONSE, PriorOutcome.NOT_TOLERATED)
+    }
+
+
+# The place of a therapy with no indication for the condition: it is excluded whatever the
+# history; a stated poor outcome is still shown (it cites nothing: the history is the patient's).
 _NO_PLACE = _Place(
-    Requirement.NONE, frozenset(), frozenset(), frozenset(), None, None, None, None, {}
+    Requirement.NONE,
+    frozenset(),
+    frozenset(),
+    frozenset(),
+    None,
+    None,
+    None,
+    None,
+    _prior_reasons(None),
 )
 _RESPONDED: frozenset[PriorOutcome | None] = frozenset({PriorOutcome.RESPONDED})
 _FAILED: frozenset[PriorOutcome | None] = frozenset(
@@ -392,7 +411,7 @@ def _prepare(
     scales = snapshot.scales
     therapy = facts.therapy
     annual = annual_cost(facts)
-    place = _Place.of(facts.indication, first_line, names)
+    place = _Place.of(facts.indication, first_line, names, therapy.source_id)
     static = (
         efficacy(facts, scales),
         safety(facts.adverse_effects, (), scales),

@@ -155,9 +155,10 @@ PRIOR_WORDS: dict[PriorOutcome, tuple[str, str]] = {
 }
 
 
-def prior_reason(outcome: PriorOutcome, indication: Indication) -> Reason:
+def prior_reason(outcome: PriorOutcome, source_id: str | None) -> Reason:
+    """A therapy the stated history says did not work or was not tolerated."""
     code, message = PRIOR_WORDS[outcome]
-    return Reason(code, message, indication.place.source_id or indication.source_id)
+    return Reason(code, message, source_id)
 
 
 def _names(therapy_ids: tuple[str, ...], names: dict[str, str]) -> str:

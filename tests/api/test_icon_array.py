@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.icon_array import COMPARATOR_COLOUR, OPTION_COLOUR, IconArrayFigure, render_icon_array
 
@@ -81,3 +82,42 @@ def test_catalog_text_is_escaped(label: str) -> None:
 
 def test_the_same_figure_gives_the_same_bytes() -> None:
     assert render_icon_array(ICVIG).encode() == render_icon_array(ICVIG).encode()
+
+
+def test_the_endpoint_draws_a_catalog_figure_by_its_id(client: TestClient) -> None:
+    response = client.get("/v1/outcome-figures/ivig-cidp-1/icon-array.svg")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    option, comparator = _panels(response.text)
+    assert sum(c.get("class") == "event" for c in option.findall(f"{SVG}circle")) == 54
+    assert sum(s.get("class") == "event" for s in comparator.findall(f"{SVG}rect")) == 21
+    desc = ET.fromstring(response.text).find(f"{SVG}desc")
+    assert desc is not None
+    assert desc.text is not None
+    assert "About 54 in 100 people" in desc.text
+    assert "against 21 in 100 with placebo, over 24 weeks" in desc.text
+    assert client.get("/v1/outcome-figures/ivig-cidp-1/icon-array.svg").content == response.content
+
+
+def test_every_figure_a_result_names_renders(client: TestClient) -> None:
+    conditions = [c["id"] for c in client.get("/v1/conditions").json()["items"]]
+    seen = set()
+    for condition in conditions:
+        result = client.post("/v1/score", json={"condition": condition}).json()
+        for option in result["ranked"]:
+            for figure in option["outcome_figures"]:
+                seen.add((figure["id"], figure["events"], figure["per"]))
+    assert seen
+    for figure_id, events, per in sorted(seen):
+        response = client.get(f"/v1/outcome-figures/{figure_id}/icon-array.svg")
+        assert response.status_code == 200, figure_id
+        panels = _panels(response.text)
+        icons = [i for i in panels[0] if i.tag in (f"{SVG}circle", f"{SVG}rect")]
+        assert len(icons) == per
+        assert sum(i.get("class") == "event" for i in icons) == events
+
+
+def test_an_unknown_figure_is_a_404_problem(client: TestClient) -> None:
+    response = client.get("/v1/outcome-figures/nope/icon-array.svg")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
