@@ -78,7 +78,7 @@ RESTRICTED_PLACE: dict[IndicationStatus, str] = {
     ),
     IndicationStatus.EXCEPTIONAL: "Guidelines name this only for exceptional cases.",
     IndicationStatus.INVESTIGATIONAL: (
-        "This use is investigational or off-label: the evidence for it is limited."
+        "This use is still being studied or is off-label. The evidence for it is limited."
     ),
 }
 
@@ -99,8 +99,8 @@ SAFETY_DATA_MISSING = Reason(
 )
 BURDEN_UNKNOWN = Reason(
     "burden_unknown",
-    "The catalog does not yet record how often or how long this therapy is given, so its "
-    "time burden is shown as a middle value.",
+    "The catalog does not yet say how often or how long it is given. So its time burden is "
+    "shown as a middle value.",
     None,
 )
 

@@ -1,7 +1,7 @@
 """Outcome figures as natural-frequency sentences, the way IPDAS asks risks to be shown.
 
-"About 54 in 100 people (adults with CIDP) had improved disability after 24 weeks, against
-about 21 in 100 with placebo."
+"About 54 in 100 people had less disability after 24 weeks, against about 21 in 100 with
+placebo. Who: adults with CIDP."
 
 Same denominator (100) for the therapy and its comparator, the group and the time horizon
 named, whole numbers (a decimal suggests precision the trials do not have), and no advice:
@@ -55,23 +55,23 @@ def _horizon(time_frame: str) -> str:
 
 
 def statement(figure: OutcomeFigure) -> str:
-    """One sentence for one outcome figure: group, time frame, comparator, uncertainty.
+    """One plain sentence for one outcome figure, then who the figure is about and how sure it is.
 
     Inputs: `OutcomeFigure` events out of `per` people (treated and, if known, comparator, on
-    the same denominator), the population, the measure and its time frame.
+    the same denominator), the measure (what the people did or had, e.g. "had less
+    disability"), its time frame, the population and the uncertainty.
     """
     treated = _count(figure.events, figure.per)
     per = f"{figure.per:,}"
     sentence = (
-        f"{treated[0].upper()}{treated[1:]} in {per} people ({figure.population}) had "
-        f"{figure.measure}{_horizon(figure.time_frame)}"
+        f"{treated[0].upper()}{treated[1:]} in {per} people {figure.measure}"
+        f"{_horizon(figure.time_frame)}"
     )
     if figure.comparator_events is not None:
         comparator = figure.comparator or "the comparison group"
-        sentence += (
-            f", against {_count(figure.comparator_events, figure.per)} in {per} with {comparator}"
-        )
-    sentence += "."
+        count = _count(figure.comparator_events, figure.per)
+        sentence += f", against {count} in {per} with {comparator}"
+    sentence += f". Who: {figure.population}."
     if figure.uncertainty:
-        sentence += f" Uncertainty: {figure.uncertainty.rstrip('.')}."
+        sentence += f" {figure.uncertainty.rstrip('.')}."
     return sentence

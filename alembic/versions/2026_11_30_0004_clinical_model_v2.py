@@ -15,7 +15,8 @@ default place carries a `curator_note` saying so):
   `hbv_positive` implies `hbv_resolved` and may be `hbv_active` (check: `hbv_status`); a rule on
   `hbv_positive` becomes "any of hbv_positive, hbv_active, hbv_resolved", as before for each;
 - each figure's key is `<therapy>-<condition>-<n>`; events are the per-100 figure rounded to a
-  whole number, or per 1,000 when the figure is below 1 in 100.
+  whole number, or per 1,000 when the figure is below 1 in 100; the measure gains the "had" the
+  old sentence put before it.
 
 Revision ID: 0004
 Revises: 0003
@@ -192,6 +193,9 @@ def upgrade() -> None:
             },
         )
 
+    # A figure's measure now completes "54 in 100 people ...": the old outcome was "had ...".
+    bind.execute(sa.text("UPDATE outcome_figures SET outcome = 'had ' || outcome"))
+
     with op.batch_alter_table("risk_factors") as batch_op:
         batch_op.alter_column("implies", existing_type=sa.JSON(), nullable=False)
         batch_op.alter_column("may_be", existing_type=sa.JSON(), nullable=False)
@@ -206,6 +210,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    bind.execute(
+        sa.text(
+            "UPDATE outcome_figures SET outcome = substr(outcome, 5) WHERE outcome LIKE 'had %'"
+        )
+    )
     with op.batch_alter_table("outcome_figures") as batch_op:
         batch_op.add_column(sa.Column("treated_per_100", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("comparator_per_100", sa.Float(), nullable=True))

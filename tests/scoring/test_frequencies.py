@@ -11,7 +11,7 @@ from scoring.model import OutcomeFigure
 def figure(**overrides: object) -> OutcomeFigure:
     values: dict[str, object] = {
         "id": "ivig-cidp-ice",
-        "measure": "improved disability",
+        "measure": "had less disability",
         "population": "adults with CIDP",
         "time_frame": "24 weeks",
         "events": 54,
@@ -26,8 +26,8 @@ def figure(**overrides: object) -> OutcomeFigure:
 
 def test_the_ice_trial_sentence() -> None:
     assert statement(figure()) == (
-        "About 54 in 100 people (adults with CIDP) had improved disability after 24 weeks, "
-        "against about 21 in 100 with placebo."
+        "About 54 in 100 people had less disability after 24 weeks, "
+        "against about 21 in 100 with placebo. Who: adults with CIDP."
     )
 
 
@@ -50,18 +50,18 @@ def test_counts_are_whole_numbers_except_near_0_and_100(x: float, words: str) ->
 def test_rare_events_per_1000_and_a_horizon_with_its_own_preposition() -> None:
     text = statement(
         figure(
-            measure="a serious infusion reaction",
+            measure="had a serious infusion reaction",
             time_frame="within 1 year",
             events=4,
             per=1000,
             comparator=None,
             comparator_events=None,
-            uncertainty="wide confidence interval.",
+            uncertainty="Wide confidence interval.",
         )
     )
     assert text == (
-        "About 4 in 1,000 people (adults with CIDP) had a serious infusion reaction within "
-        "1 year. Uncertainty: wide confidence interval."
+        "About 4 in 1,000 people had a serious infusion reaction within 1 year. "
+        "Who: adults with CIDP. Wide confidence interval."
     )
 
 
