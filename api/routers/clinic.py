@@ -15,17 +15,23 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import jinja2
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.catalog_cache import CatalogCache
+from api.deps import ScoringContextDep
+from api.errors import InvalidInput
 from api.plain_words import CRITERION_HEADINGS, CRITERION_LABELS, STRENGTH_WORDS
 from api.routers.preferences import question_list
+from api.routers.sdm import catalog_texts, summary_response
 from api.schemas.score import ORDERING_BASIS
+from api.schemas.sdm import SummaryRequest
 from db.queries import list_risk_factors
 from scoring.model import CRITERIA, CareSetting, CatalogSnapshot
 
@@ -115,6 +121,10 @@ def page_context(snapshot: CatalogSnapshot, risk_factors: list[tuple[str, str]])
         "strengths": {str(v): label for v, label in STRENGTH_WORDS.items()},
         "settings": {s.value: label for s, label in SETTING_LABELS.items()},
         "risk_factors": dict(risk_factors),
+        "sources": {
+            s.id: [s.citation, s.url or ""]
+            for s in sorted(snapshot.sources.values(), key=lambda s: s.id)
+        },
     }
     return {
         "catalog_version": snapshot.version,
@@ -162,4 +172,29 @@ async def clinic_page(request: Request) -> Response:
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         },
+    )
+
+
+@router.post("/clinic/summary", operation_id="clinic_summary")
+async def clinic_summary(request: Request, context: ScoringContextDep) -> Response:
+    """The printable summary opened in its own tab: the page posts the request as a form.
+
+    A form post, not `fetch` + a blob URL, because a blob document inherits the clinic page's
+    content security policy, which would block the summary's own styles. The body is
+    `request=<the POST /v1/summary JSON>&format=html|pdf`; nothing is stored, so a cross-site
+    form post can do no harm (the page uses no cookies at all).
+    """
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    raw = form.get("request", [""])[0]
+    try:
+        body = SummaryRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {"path": "body/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise InvalidInput("The summary request is not valid.", errors=errors) from exc
+    pdf = form.get("format", ["html"])[0] == "pdf"
+    return await run_in_threadpool(
+        summary_response, body, context.snapshot, catalog_texts(request), pdf=pdf
     )

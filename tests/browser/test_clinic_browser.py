@@ -73,9 +73,14 @@ def test_the_whole_flow_with_the_mouse(page: Any, script_errors: list[str]) -> N
     expect(options.locator(".cautions li").first).to_contain_text("Caution:")
     # every figure shows its source on demand
     figure = options.locator("figure.icon-array").first
-    expect(figure.locator("details.source p")).to_be_hidden()
+    expect(figure.locator("details.source li")).to_be_hidden()
     figure.locator("summary", has_text="Source").click()
-    expect(figure.locator("details.source p")).to_be_visible()
+    expect(figure.locator("details.source li")).to_be_visible()
+    expect(figure.locator("img")).to_have_js_property("complete", True)
+    # the option grid: the patients' questions, one column per option, each cell cited
+    grid = options.locator("table.grid")
+    expect(grid.locator("caption")).to_contain_text("Option grid")
+    expect(grid.locator("tbody tr").first.locator("th")).to_be_visible()
     assert script_errors == []
 
 
@@ -166,6 +171,29 @@ def test_the_page_reads_at_390_px_without_sideways_scrolling(page: Any) -> None:
     region = page.locator(".table-wrap").first
     expect(region).to_have_attribute("role", "region")
     expect(region).to_have_attribute("tabindex", "0")
+
+
+def test_the_printed_summary(page: Any) -> None:
+    fill_cidp_case_with_the_mouse(page)
+    show_options(page)
+    first = page.locator("#options-out ol.order li .option-name").first.inner_text()
+    page.get_by_label("Option chosen (optional)").select_option(label=first)
+    page.get_by_label("Note (optional; no names or other identifiers)").fill("Talk again in May.")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Open the printable summary").click()
+    summary = opened.value
+    summary.wait_for_load_state()
+    text = summary.locator("body").inner_text()
+    assert "Chronic inflammatory demyelinating polyneuropathy" in text
+    assert "Talk again in May." in text
+    assert "not a recommendation" in text.lower() or "not advice" in text.lower()
+    summary.emulate_media(media="print")
+    assert summary.pdf(format="A4").startswith(b"%PDF")
+    with page.expect_download() as downloaded:
+        page.get_by_role("button", name="Download as PDF").click()
+    pdf_path = downloaded.value.path()
+    with open(pdf_path, "rb") as handle:
+        assert handle.read(5) == b"%PDF-"
 
 
 def test_the_printed_page_hides_controls(page: Any) -> None:

@@ -55,10 +55,13 @@
 
   function percent(x) { return Math.round(x * 100) + "%"; }
 
-  function source(citation, url) {
-    if (!citation) return null;
-    const body = url ? h("a", { href: url, rel: "noreferrer" }, citation) : citation;
-    return h("details", { class: "source" }, h("summary", {}, "Source"), h("p", {}, body));
+  /* Source ids -> a "Source" disclosure with each citation (linked where the catalog has a URL). */
+  function citations(ids) {
+    const known = ids.map((id) => [id, data.sources[id]]);
+    if (!known.length) return null;
+    return h("details", { class: "source" }, h("summary", {}, ids.length > 1 ? "Sources" : "Source"),
+      h("ul", {}, known.map(([id, found]) => h("li", {}, !found ? id
+        : found[1] ? h("a", { href: found[1], rel: "noreferrer" }, found[0]) : found[0]))));
   }
 
   /* ---------- inline errors from problem details ---------- */
@@ -385,8 +388,7 @@
       options.map((o) => {
         const cell = row.cells.find((c) => c.therapy_id === o.therapy_id);
         if (!cell) return h("td", {}, "—");
-        const sources = (cell.sources || []).map((s) => typeof s === "string" ? s : (s.citation || s.source_id || s.id));
-        return h("td", {}, h("p", {}, cell.text), sources.length ? source(sources.join("; ")) : null);
+        return h("td", {}, h("p", {}, cell.text), citations(cell.sources || []));
       })));
     return tableWrap("Option grid: common questions, one column per option", head, rows);
   }
@@ -419,20 +421,19 @@
     if (figures.length) {
       parts.push(h("h4", {}, "What happened to people like you in studies"));
       for (const f of figures) {
-        const cited = r.evidence.find((e) => e.source_id === f.source);
         // The picture repeats the caption's numbers, so it is decorative for screen readers.
         const img = h("img", { src: `/v1/outcome-figures/${encodeURIComponent(f.id)}/icon-array.svg`, alt: "", width: 360, height: 200 });
         img.addEventListener("error", () => img.remove());
         parts.push(h("figure", { class: "icon-array" }, img,
           h("figcaption", {}, figureAlt(f), f.certainty ? ` Certainty of the evidence: ${f.certainty}.` : "",
-            source(cited ? cited.citation : f.source, cited && cited.url))));
+            citations([f.source]))));
       }
     } else if (r.outcomes && r.outcomes.length) {
       parts.push(h("h4", {}, "What happened in studies"), h("ul", {}, r.outcomes.map((o) => h("li", {}, o))));
     }
     if (r.cautions.length) {
       parts.push(h("h4", {}, "Cautions for you"), h("ul", { class: "cautions" }, r.cautions.map((c) =>
-        h("li", {}, h("span", { class: "tag" }, "Caution: "), c.message, source(c.citation || c.source)))));
+        h("li", {}, h("span", { class: "tag" }, "Caution: "), c.message, c.source ? citations([c.source]) : null))));
     } else {
       parts.push(h("p", {}, "No cautions apply to the facts given."));
     }
@@ -474,7 +475,7 @@
     return h("section", { class: "reasons" }, h("h3", {}, title), h("p", { class: "hint" }, hint),
       h("ul", {}, items.map((t) => h("li", {}, h("strong", {}, t.name || t.therapy_id), ": ",
         t.reasons.map((r) => r.message).join(" "),
-        source(t.reasons.map((r) => r.citation || r.source).filter(Boolean).join("; "))))));
+        citations([...new Set(t.reasons.map((r) => r.source).filter(Boolean))])))));
   }
 
   /* ---------- step 5: print or record ---------- */
@@ -534,24 +535,31 @@
 
   async function printSummary(format) {
     const status = $("summary-status");
-    status.textContent = "Preparing the summary…";
-    const pdf = format === "pdf";
-    const answer = await api("/v1/summary", summaryBody(), { accept: pdf ? "application/pdf" : "text/html", blob: true });
+    const body = summaryBody();
+    if (format === "html") {
+      // A form post opens the summary as its own document (its styles, its print layout).
+      const form = h("form", { method: "post", action: "/clinic/summary", target: "_blank", hidden: true },
+        h("input", { type: "hidden", name: "request", value: JSON.stringify(body) }),
+        h("input", { type: "hidden", name: "format", value: "html" }));
+      document.body.append(form);
+      form.submit();
+      form.remove();
+      status.textContent = "The summary is open in a new tab: print it from there.";
+      return;
+    }
+    status.textContent = "Preparing the PDF…";
+    const answer = await api("/v1/summary", body, { accept: "application/pdf", blob: true });
     if (answer.status !== 200) {
       status.textContent = (answer.body && answer.body.detail) || "The summary could not be made.";
       return;
     }
     const url = URL.createObjectURL(answer.blob);
-    if (pdf) {
-      const link = h("a", { href: url, download: "tada-summary.pdf" });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      status.textContent = "The PDF summary has been downloaded.";
-    } else {
-      const win = window.open(url, "_blank");
-      status.textContent = win ? "The summary is open in a new tab: print it from there." : "Allow pop-ups to open the summary.";
-    }
+    const link = h("a", { href: url, download: "tada-summary.pdf" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    status.textContent = "The PDF summary has been downloaded.";
   }
 
   async function recordDecision() {
