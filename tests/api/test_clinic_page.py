@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib.resources import files
 
@@ -57,3 +58,29 @@ def test_catalog_data_in_the_page_cannot_close_its_script_element(client: TestCl
     data = html.split('<script type="application/json" id="page-data">', 1)[1]
     body = data.split("</script>", 1)[0]
     assert "<" not in body
+
+
+def test_the_summary_form_gives_the_same_summary_as_the_api(client: TestClient) -> None:
+    case = {"condition": "cidp", "patient": {"age_years": 52}, "note": "Talk again in May."}
+    form = {"request": json.dumps(case), "format": "html"}
+    response = client.post("/clinic/summary", data=form)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.content == client.post("/v1/summary", json=case).content
+    assert "Talk again in May." in response.text
+
+
+def test_the_summary_form_gives_a_pdf_on_request(client: TestClient) -> None:
+    form = {"request": json.dumps({"condition": "cidp"}), "format": "pdf"}
+    response = client.post("/clinic/summary", data=form)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+def test_a_bad_summary_form_is_a_problem_naming_the_field(client: TestClient) -> None:
+    form = {"request": json.dumps({"condition": "cidp", "patient": {"age_years": 200}})}
+    response = client.post("/clinic/summary", data=form)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["path"] == "body/patient/age_years"
