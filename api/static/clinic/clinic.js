@@ -349,7 +349,7 @@
 
   function renderOptions(result, grid) {
     const out = [];
-    out.push(h("p", {}, `Condition: ${result.condition.name}. ${result.ordering_basis}`));
+    out.push(h("p", {}, `Condition: ${result.condition.name}.`));
     out.push(priorityLine(result.weights));
     if (!result.ranked.length) out.push(h("p", { class: "warning" }, "No option could be ordered for these facts: see the reasons below."));
     else out.push(orderList(result));
@@ -612,6 +612,12 @@
     if (event.key === "Enter") { event.preventDefault(); findByCode(); }
   });
   $("elicit").addEventListener("click", elicit);
+  for (const q of data.questions) {
+    const strength = document.querySelector(`select[name="strength-${q.id}"]`);
+    for (const radio of document.querySelectorAll(`input[name="prefer-${q.id}"]`)) {
+      radio.addEventListener("change", () => { strength.disabled = radio.value === "equal"; });
+    }
+  }
   $("case-form").addEventListener("submit", showOptions);
   for (const c of data.criteria) {
     $(`w-${c.id}`).addEventListener("input", () => setWeight(c.id, Number($(`w-${c.id}`).value)));
