@@ -89,6 +89,7 @@ async def measure(app: Any, rounds: int) -> dict[str, list[float]]:
     runs: dict[str, Callable[[], Awaitable[tuple[int, float]]]] = {
         "GET /clinic": lambda: call(app, "GET", "/clinic"),
         "POST /v1/score": lambda: call(app, "POST", "/v1/score", body),
+        "POST /v1/option-grid": lambda: call(app, "POST", "/v1/option-grid", body),
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(50):  # warm-up: the snapshot, the rendered page, caches
@@ -129,9 +130,11 @@ def main() -> int:
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, t in times.items():
         p90 = statistics.quantiles(t, n=10)[-1]
-        print(f"{name:16} median {medians[name] * 1e6:7.0f} µs   p90 {p90 * 1e6:7.0f} µs")
+        print(f"{name:22} median {medians[name] * 1e6:7.0f} µs   p90 {p90 * 1e6:7.0f} µs")
     ratio = medians["GET /clinic"] / medians["POST /v1/score"]
     print(f"page / score (median): {ratio:.2f}x (target <= 2x)")
+    grid = medians["POST /v1/option-grid"] / medians["POST /v1/score"]
+    print(f"option grid / score (median): {grid:.2f}x (the page's step 4 calls both)")
     static = files("api") / "static" / "clinic"
     sizes = {
         f.name: len(f.read_bytes()) for f in static.iterdir() if f.name.endswith((".js", ".css"))

@@ -3,9 +3,10 @@
 `GET /clinic` renders the page shell (steps 1-3: the condition, the facts, what matters) from
 the catalog snapshot with Jinja2; the page's own script (`/clinic/static/clinic.js`) calls the
 same public API as any integration (`/v1/score`, `/v1/preferences/elicit`, `/v1/option-grid`,
-`/v1/summary`, `/v1/decisions`) and builds steps 4-5 from the answers. The rendered page is the
-same for every visitor of one catalog version, so it is cached per version: serving it costs a
-snapshot check, not a render (see README, "The clinic page").
+`/v1/outcome-figures/{id}/icon-array.svg`, `/v1/summary` for the PDF, `/v1/decisions`) and builds
+steps 4-5 from the answers; the HTML summary opens in its own tab through `POST /clinic/summary`.
+The rendered page is the same for every visitor of one catalog version, so it is cached per
+version: serving it costs a snapshot check, not a render (see README, "The clinic page").
 """
 
 from __future__ import annotations

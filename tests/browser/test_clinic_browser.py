@@ -81,6 +81,12 @@ def test_the_whole_flow_with_the_mouse(page: Any, script_errors: list[str]) -> N
     grid = options.locator("table.grid")
     expect(grid.locator("caption")).to_contain_text("Option grid")
     expect(grid.locator("tbody tr").first.locator("th")).to_be_visible()
+    pictures = grid.locator("tr", has_text="The chances as pictures")
+    expect(pictures.locator("img[alt*='out of 100']").first).to_be_visible()
+    # the page never says which option to choose
+    words = page.locator("main").inner_text().lower()
+    for advice in ("we recommend", "you should choose", "the best option", "best choice"):
+        assert advice not in words
     assert script_errors == []
 
 
@@ -120,6 +126,16 @@ def test_the_whole_flow_with_the_keyboard_only(page: Any, script_errors: list[st
     expect(page.locator("#step-options")).to_be_focused()
     tab_to(page, "#print-html")
     assert script_errors == []
+
+
+def test_a_history_marked_as_listed_needs_a_treatment(page: Any) -> None:
+    page.get_by_label("Condition", exact=True).select_option("cidp")
+    page.get_by_label("Yes, as below").check()
+    page.get_by_role("button", name="Show the options").click()
+    expect(page.locator("#history-error")).to_contain_text("None yet")
+    page.get_by_label("None yet").check()
+    show_options(page)
+    expect(page.locator("#history-error")).to_be_hidden()
 
 
 def test_impossible_values_are_shown_next_to_their_field(page: Any) -> None:

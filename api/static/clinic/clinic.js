@@ -233,6 +233,10 @@
     const history = checked("history")[0];
     if (history === "none") patient.prior_treatments = [];
     if (history === "listed") {
+      const tried = [...document.querySelectorAll("#history-list select")].some((sel) => sel.value);
+      if (!tried) return { problem: { errors: [{ path: "body/patient/prior_treatments", message: "Choose how each tried treatment went, or choose “None yet” or “Not known”." }] } };
+    }
+    if (history === "listed") {
       patient.prior_treatments = [...document.querySelectorAll("#history-list select")]
         .filter((s) => s.value)
         .map((s) => {
@@ -323,6 +327,10 @@
       return;
     }
     const request = buildRequest();
+    if (request.problem) {
+      showProblem(request.problem);
+      return;
+    }
     $("options-status").textContent = "Ordering the options…";
     const scored = await api("/v1/score", request);
     if (scored.status !== 200) {
@@ -390,6 +398,16 @@
         if (!cell) return h("td", {}, "—");
         return h("td", {}, h("p", {}, cell.text), citations(cell.sources || []));
       })));
+    // The chances as pictures, inline in the grid: the first outcome figure of each option.
+    const ranked = new Map(result.ranked.map((r) => [r.therapy_id, r]));
+    if (options.some((o) => (ranked.get(o.therapy_id).outcome_figures || []).length)) {
+      rows.push(h("tr", {}, h("th", { scope: "row" }, "The chances as pictures"),
+        options.map((o) => {
+          const f = (ranked.get(o.therapy_id).outcome_figures || [])[0];
+          if (!f) return h("td", {}, "No figure in the catalog.");
+          return h("td", {}, iconArray(f, figureAlt(f)), citations([f.source]));
+        })));
+    }
     return tableWrap("Option grid: common questions, one column per option", head, rows);
   }
 
@@ -415,6 +433,12 @@
     return text + ".";
   }
 
+  function iconArray(f, alt) {
+    const img = h("img", { src: `/v1/outcome-figures/${encodeURIComponent(f.id)}/icon-array.svg`, alt, width: 360, height: 200, class: "icon-array-img" });
+    img.addEventListener("error", () => img.remove()); // the words next to it still say it all
+    return img;
+  }
+
   function optionDetails(r) {
     const parts = [h("h3", {}, `${r.rank}. ${r.name}`)];
     const figures = r.outcome_figures || [];
@@ -422,9 +446,7 @@
       parts.push(h("h4", {}, "What happened to people like you in studies"));
       for (const f of figures) {
         // The picture repeats the caption's numbers, so it is decorative for screen readers.
-        const img = h("img", { src: `/v1/outcome-figures/${encodeURIComponent(f.id)}/icon-array.svg`, alt: "", width: 360, height: 200 });
-        img.addEventListener("error", () => img.remove());
-        parts.push(h("figure", { class: "icon-array" }, img,
+        parts.push(h("figure", { class: "icon-array" }, iconArray(f, ""),
           h("figcaption", {}, figureAlt(f), f.certainty ? ` Certainty of the evidence: ${f.certainty}.` : "",
             citations([f.source]))));
       }
