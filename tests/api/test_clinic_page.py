@@ -53,6 +53,18 @@ def test_the_rendered_page_is_reused_for_the_same_catalog_version(client: TestCl
     assert client.get("/clinic").content == first
 
 
+def test_a_catalog_change_renders_the_page_again(client: TestClient, curator_key: str) -> None:
+    before = client.get("/clinic").text
+    version = client.get("/v1/catalog/version").json()["catalog_version"]
+    assert f"Catalog version {version}." in before
+    source = {"id": "clinic-test-2026", "citation": "A clinic test source", "kind": "other"}
+    created = client.post("/v1/sources", json=source, headers={"X-API-Key": curator_key})
+    assert created.status_code == 201, created.text
+    after = client.get("/clinic").text
+    assert f"Catalog version {version + 1}." in after
+    assert "A clinic test source" in after  # sources travel with the page for "Source" links
+
+
 def test_catalog_data_in_the_page_cannot_close_its_script_element(client: TestClient) -> None:
     html = client.get("/clinic").text
     data = html.split('<script type="application/json" id="page-data">', 1)[1]

@@ -177,6 +177,14 @@ def test_inconsistent_trade_off_answers_are_explained(page: Any) -> None:
     expect(page.locator("#q-efficacy-cost .conflict-note")).to_be_hidden()
 
 
+def test_too_few_answers_name_what_is_missing(page: Any) -> None:
+    answer(page, "efficacy-safety", "a", "3")
+    page.get_by_role("button", name="Work out my priorities from these answers").click()
+    error = page.locator("#answers-error")
+    expect(error).to_contain_text("Less time, travel and needles")
+    expect(page.locator("#wv-efficacy")).to_have_text("5")  # priorities left as they were
+
+
 @pytest.mark.parametrize("page", [{"width": 390, "height": 844}], indirect=True)
 def test_the_page_reads_at_390_px_without_sideways_scrolling(page: Any) -> None:
     fill_cidp_case_with_the_mouse(page)
@@ -222,6 +230,9 @@ def test_the_printed_page_hides_controls(page: Any) -> None:
     assert pdf.startswith(b"%PDF")
 
 
+@pytest.mark.parametrize(
+    "page", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}], indirect=True
+)
 def test_axe_finds_no_serious_or_critical_violations(page: Any, axe_source: str) -> None:
     fill_cidp_case_with_the_mouse(page)
     show_options(page)

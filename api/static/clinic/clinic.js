@@ -290,7 +290,10 @@
     }
     const { status, body } = await api("/v1/preferences/elicit", { answers: given });
     if (status !== 200) {
-      showFieldError("answers", (body && body.detail) || "The answers could not be used.");
+      const unlinked = (body && body.unlinked) || [];
+      showFieldError("answers", unlinked.length
+        ? `Answer at least one question about ${unlinked.map((id) => `“${criterionById.get(id).heading}”`).join(", ")}, so every priority can be compared with the others.`
+        : (body && body.detail) || "The answers could not be used.");
       out.replaceChildren(h("p", {}, "Priorities not changed: see the note above the button."));
       return;
     }
