@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.catalog_cache import CatalogCache
+from api.deps import VerifiedKeys
+from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.fhir.codes import app_code_cache
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
+from api.openapi import install_openapi
+from api.readiness import DatabaseProbe
 from api.release_cache import ReleaseCache
 from api.routers import (
     bench,
@@ -30,7 +38,10 @@ from api.routers import fhir as fhir_intake
 from api.sdm.texts import CatalogTexts
 from api.settings import Settings, get_settings
 from api.warmup import warm_up
+from db.migrations import head_revision
 from db.session import make_engine, make_session_factory
+
+log = logging.getLogger("tada.app")
 
 DESCRIPTION = """
 TADA keeps a curated, cited catalog of therapies (IVIG, SCIG, plasma exchange, HSCT,
@@ -46,25 +57,56 @@ Errors are `application/problem+json` (RFC 9457).
 """
 
 
+async def _recheck_keys(app: FastAPI) -> None:
+    """Re-check cached API keys every interval, so a revocation lands within one interval."""
+    keys: VerifiedKeys = app.state.verified_keys
+    while True:
+        await asyncio.sleep(keys.ttl)
+        try:
+            await anyio.to_thread.run_sync(keys.revalidate, app.state.session_factory)
+        except Exception as exc:  # the database is down: keys verified before keep working
+            log.warning("API key re-check failed (%s)", type(exc).__name__)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, timeouts=settings.timeouts)
         factory = make_session_factory(engine)
         app.state.engine = engine
         app.state.session_factory = factory
-        app.state.catalog_cache = CatalogCache(
-            factory, refresh_seconds=settings.catalog_refresh_seconds
+
+        def load_code_lists(snapshot: object) -> None:
+            # The FHIR code lists follow the snapshot, loaded off the request path as well.
+            version = getattr(snapshot, "version", None)
+            if version is not None and getattr(app.state, "fhir_code_cache", None) is not None:
+                app_code_cache(app).get(version)
+
+        cache = CatalogCache(
+            factory, refresh_seconds=settings.catalog_refresh_seconds, on_swap=load_code_lists
+        )
+        app.state.catalog_cache = cache
+        app.state.verified_keys = VerifiedKeys(ttl=settings.catalog_refresh_seconds)
+        app.state.database_probe = DatabaseProbe(
+            engine, head=head_revision(), timeout=settings.readiness_timeout_seconds
         )
         app.state.release_cache = ReleaseCache(factory, size=settings.release_cache_size)
         app.state.catalog_texts = CatalogTexts(factory)
         if settings.warm_up:
             warm_up(app)
+        tasks: list[asyncio.Task[None]] = []
+        if cache.background:
+            tasks.append(asyncio.create_task(cache.run(), name="tada-catalog-refresh"))
+            tasks.append(asyncio.create_task(_recheck_keys(app), name="tada-key-recheck"))
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             engine.dispose()
 
     app = FastAPI(
@@ -72,11 +114,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clinic_pages = clinic.ClinicPageCache()
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
+    install_docs(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(curation.router)
@@ -92,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(bench.router)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.cors_origins,
+        allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-API-Key", "If-Match"],
         expose_headers=["ETag", "X-Request-ID"],

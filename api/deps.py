@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -9,14 +13,18 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.catalog_cache import CatalogCache
 from api.errors import Forbidden, Unauthorized
 from api.settings import Settings
-from db.keys import CATALOG_WRITE, DECISIONS, PERMISSIONS, find_key, roles_with
-from db.session import WRITE_OPTIONS
+from db.keys import CATALOG_WRITE, DECISIONS, PERMISSIONS, active_key_ids, find_key, roles_with
+from db.versioning import begin_write
 from scoring.model import CatalogSnapshot
+
+log = logging.getLogger("tada.auth")
 
 # The light dependencies are `async def`: FastAPI runs a sync dependency in the thread pool,
 # and a thread hop per dependency costs more than the scoring itself on the hot path.
@@ -47,7 +55,8 @@ async def get_catalog_cache(request: Request) -> CatalogCache:
 async def get_snapshot(
     cache: Annotated[CatalogCache, Depends(get_catalog_cache)],
 ) -> CatalogSnapshot:
-    """The cached snapshot; only a due version check goes to the database (off the loop)."""
+    """The served snapshot; the database is read (off the loop) only before the first load,
+    or on every request in strict mode (`catalog_refresh_seconds = 0`)."""
     snapshot = cache.fresh()
     if snapshot is None:
         snapshot = await run_in_threadpool(cache.get)
@@ -82,7 +91,7 @@ class UnitOfWork:
     @property
     def session(self) -> Session:
         if not self._begun:
-            self._session.connection(execution_options=WRITE_OPTIONS)
+            begin_write(self._session)
             self._begun = True
         return self._session
 
@@ -125,6 +134,80 @@ class Principal:
 ANONYMOUS = Principal(name="anonymous", role="anonymous")
 
 
+@dataclass
+class _Verified:
+    key_id: int
+    principal: Principal
+    verified_at: float
+
+
+class VerifiedKeys:
+    """API keys verified in the last `ttl` seconds, so a keyed request needs no database.
+
+    The app's background task re-checks every cached key in one query each interval
+    (`revalidate`), so a revoked key stops working within one interval and a key in steady use
+    never waits on the database. While that check fails (the database is down), keys verified
+    before the outage keep working: no revocation can be recorded in a database that does not
+    answer. `ttl = 0` (strict mode) caches nothing. Entries are keyed by the key's SHA-256.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Verified] = {}
+        self.database_failing = False
+
+    @staticmethod
+    def _digest(presented: str) -> str:
+        return hashlib.sha256(presented.encode()).hexdigest()
+
+    def lookup(self, presented: str) -> Principal | None:
+        if self.ttl <= 0:
+            return None
+        entry = self._entries.get(self._digest(presented))
+        if entry is None:
+            return None
+        if self.database_failing or time.monotonic() - entry.verified_at < self.ttl:
+            return entry.principal
+        return None
+
+    def last_known(self, presented: str) -> Principal | None:
+        """The principal verified before, however long ago (for when the database fails)."""
+        entry = self._entries.get(self._digest(presented)) if self.ttl > 0 else None
+        return entry.principal if entry else None
+
+    def store(self, presented: str, *, key_id: int, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[self._digest(presented)] = _Verified(key_id, principal, time.monotonic())
+
+    def revalidate(self, factory: sessionmaker[Session]) -> None:
+        """Drop revoked keys and mark the others verified now (one query; blocking)."""
+        with self._lock:
+            ids = {entry.key_id for entry in self._entries.values()}
+        if not ids:
+            return
+        try:
+            with factory() as session:
+                active = active_key_ids(session, ids)
+        except Exception:
+            self.database_failing = True
+            raise
+        self.database_failing = False
+        now = time.monotonic()
+        with self._lock:
+            for digest, entry in list(self._entries.items()):
+                if entry.key_id in active:
+                    entry.verified_at = now
+                else:
+                    del self._entries[digest]
+
+
 def _authenticate(
     request: Request, factory: sessionmaker[Session], presented: str | None
 ) -> Principal | None:
@@ -134,14 +217,37 @@ def _authenticate(
             presented = auth[7:].strip()
     if not presented:
         return None
-    with factory() as session:
-        row = find_key(session, presented)
-        if row is None:
-            raise Unauthorized(
-                "The API key is not valid or has been revoked.",
-                headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
-            )
-        return Principal(name=row.name, role=row.role)
+    keys: VerifiedKeys | None = getattr(request.app.state, "verified_keys", None)
+    if keys is not None:
+        cached = keys.lookup(presented)
+        if cached is not None:
+            return cached
+    try:
+        with factory() as session:
+            row = find_key(session, presented)
+    except (OperationalError, PoolTimeoutError):
+        known = keys.last_known(presented) if keys is not None else None
+        if known is None:
+            raise
+        log.warning("database unavailable; using the earlier verification of this key")
+        return known
+    if row is None:
+        raise Unauthorized(
+            "The API key is not valid or has been revoked.",
+            headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
+        )
+    principal = Principal(name=row.name, role=row.role)
+    if keys is not None:
+        keys.store(presented, key_id=row.id, principal=principal)
+    return principal
+
+
+def _cached_principal(request: Request, presented: str | None) -> Principal | None:
+    """The principal for a recently verified key, without a thread hop (the hot path)."""
+    keys: VerifiedKeys | None = getattr(request.app.state, "verified_keys", None)
+    if keys is None or not presented:
+        return None
+    return keys.lookup(presented)
 
 
 def require_permission(permission: str) -> object:
@@ -166,6 +272,7 @@ def require_permission(permission: str) -> object:
             )
         return principal
 
+    dependency.tada_role = permission  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
 
 
@@ -176,8 +283,8 @@ async def reader(
     presented: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
     """Reads are open unless `TADA_READ_REQUIRES_KEY` is set; a key, if sent, must be valid."""
-    principal = None
-    if presented or request.headers.get("authorization"):
+    principal = _cached_principal(request, presented)
+    if principal is None and (presented or request.headers.get("authorization")):
         principal = await run_in_threadpool(_authenticate, request, factory, presented)
     if principal is None:
         if settings.read_requires_key:
@@ -209,8 +316,8 @@ async def scoring_context(request: Request) -> ScoringContext:
     state = request.app.state
     settings: Settings = state.settings
     presented = request.headers.get("x-api-key")
-    principal = None
-    if presented or request.headers.get("authorization"):
+    principal = _cached_principal(request, presented)
+    if principal is None and (presented or request.headers.get("authorization")):
         principal = await run_in_threadpool(
             _authenticate, request, state.session_factory, presented
         )

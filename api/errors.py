@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -139,6 +139,35 @@ def _summary(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+# PostgreSQL: undefined_table, undefined_column; SQLite says it in words.
+_MISSING_SCHEMA_CODES = {"42P01", "42703"}
+
+
+def _is_missing_schema(exc: OperationalError | ProgrammingError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in _MISSING_SCHEMA_CODES:
+        return True
+    message = str(exc.orig)
+    return message.startswith("no such table") or message.startswith("no such column")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    from api.route_walk import iter_routes
+
+    documented: set[str] = set()
+    hidden: set[str] = set()  # e.g. a GET kept only to explain that it is a 404
+    for route in iter_routes(request.app.router.routes):
+        if route.methods and route.path_regex.match(request.scope["path"]):
+            if getattr(route, "include_in_schema", True):
+                documented |= route.methods
+            else:
+                hidden |= route.methods
+    methods = documented or hidden
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -178,24 +207,34 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route {request.url.path}; see /docs for the API"
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; a path may have several
+            # (GET and PATCH on a record come from two routes).
+            allowed = _allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
         return problem_response(
             exc.status_code,
             titles.get(exc.status_code, "HTTP error"),
             detail,
             slug=f"http-{exc.status_code}",
             instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A concurrent writer changed the record between our If-Match check and our update:
+        # the same situation as a stale If-Match, so the same answer.
         return problem_response(
-            409,
-            "Conflict",
-            "Someone else changed this record while you were editing it; reload and try again.",
-            slug="conflict",
+            412,
+            "Precondition failed",
+            "Someone else changed this record while you were editing it; reload it and apply "
+            "your change again.",
+            slug="precondition-failed",
             instance=request.url.path,
         )
 
@@ -221,10 +260,31 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    def _no_schema(request: Request) -> JSONResponse:
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The database has no TADA schema, or an older one: the operator must run "
+            "`tada db upgrade` (or restart `tada serve`, which migrates). Nothing was written.",
+            slug="schema-missing",
+            instance=request.url.path,
+            headers={"Retry-After": "30"},
+        )
+
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        if _is_missing_schema(exc):
+            log.error("database schema missing on %s: %s", request.url.path, exc.orig)
+            return _no_schema(request)
         log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
         return _busy(request, "The database is busy or unreachable")
+
+    @app.exception_handler(ProgrammingError)
+    async def _programming(request: Request, exc: ProgrammingError) -> JSONResponse:
+        if _is_missing_schema(exc):
+            log.error("database schema missing on %s: %s", request.url.path, exc.orig)
+            return _no_schema(request)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(PoolTimeoutError)
     async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_BASE, PROBLEM_JSON
+from api.logs import request_id_var
 
 log = logging.getLogger("tada.access")
 
@@ -133,6 +134,7 @@ class RequestLogMiddleware:
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -165,13 +167,13 @@ class RequestLogMiddleware:
         finally:
             if log.isEnabledFor(logging.INFO):
                 log.info(
-                    json.dumps(
-                        {
-                            "request_id": request_id,
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "ms": round((time.perf_counter() - started) * 1000, 2),
-                        }
-                    )
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
                 )
+            request_id_var.reset(token)

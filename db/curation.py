@@ -44,6 +44,7 @@ from db.queries import (
     get_therapy,
     indications_for_condition,
 )
+from db.storable import storable_problems
 from db.versioning import record_change
 
 Entry = TypeVar("Entry", bound=BaseModel)
@@ -131,6 +132,14 @@ def _audit(
     before: BaseModel | None,
     after: BaseModel | None,
 ) -> int:
+    """Check the record is storable, then version and audit the change; every curation write
+    comes through here before anything is flushed, so this is the one storability check."""
+    if after is not None:
+        problems = list(storable_problems(after.model_dump()))
+        if problems:
+            raise InvalidRecord(
+                "; ".join(f"{e['path'] or 'body'}: {e['message']}" for e in problems), problems
+            )
     return record_change(
         session,
         actor=actor,

@@ -84,3 +84,9 @@ def revoke_key(session: Session, key_id: int) -> bool:
 
 def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def active_key_ids(session: Session, ids: set[int]) -> set[int]:
+    """Which of `ids` are still active (not revoked): the key cache's periodic re-check."""
+    query = select(ApiKey.id).where(ApiKey.id.in_(ids), ApiKey.revoked_at.is_(None))
+    return set(session.scalars(query))

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, create_engine, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, create_engine, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -125,7 +125,9 @@ def collect_touched(session: Session, _context: object, _instances: object) -> N
 
 
 def canonical(body: Any) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON in the entry's own order (the schema's field order; mappings as stored), so
+    `tada catalog export --version N` writes the very bytes the export wrote at version N."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest_of(text: str) -> str:
@@ -294,12 +296,18 @@ def _latest_digests(session: Session, keys: set[EntityKey]) -> dict[EntityKey, s
     for chunk in _chunks(sorted(keys), 200):
         rows = session.execute(
             select(_ENTRY.kind, _ENTRY.entity_id, _ENTRY.digest)
-            .where(tuple_(_ENTRY.kind, _ENTRY.entity_id).in_(chunk))
+            .where(_keys_match(chunk))
             .order_by(_ENTRY.version)
         )
         for kind, entity_id, digest in rows:
             found[(kind, entity_id)] = digest  # ascending versions: the last one wins
     return found
+
+
+def _keys_match(keys: list[EntityKey]) -> ColumnElement[bool]:
+    """`(kind = ? AND entity_id = ?) OR ...`: both databases search the primary key for each
+    (SQLite scans the whole table for a row-value `IN`, which grows with the catalog)."""
+    return or_(*(and_(_ENTRY.kind == kind, _ENTRY.entity_id == entity) for kind, entity in keys))
 
 
 def _manifest_at(session: Session, version: int) -> dict[EntityKey, str | None]:
@@ -379,7 +387,7 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
         rows = session.execute(
             select(_ENTRY.kind, _ENTRY.entity_id, models.CatalogBlob.body)
             .join(models.CatalogBlob, models.CatalogBlob.digest == _ENTRY.digest, isouter=True)
-            .where(tuple_(_ENTRY.kind, _ENTRY.entity_id).in_(chunk), _ENTRY.version <= version)
+            .where(_keys_match(chunk), _ENTRY.version <= version)
             .order_by(_ENTRY.version)
         )
         for kind, entity_id, body in rows:  # ascending versions: the last one wins
@@ -388,6 +396,12 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
             else:
                 found[(kind, entity_id)] = body
     return {key: json.loads(body) for key, body in found.items()}
+
+
+def entities_now(session: Session, keys: set[EntityKey]) -> dict[EntityKey, Any]:
+    """Some entities as they are in the database now (absent ones left out)."""
+    found = {key: _current_entity(session, key) for key in sorted(keys)}
+    return {key: body for key, body in found.items() if body is not None}
 
 
 def snapshot_of(catalog: CatalogFile, *, version: int) -> CatalogSnapshot:

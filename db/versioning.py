@@ -2,8 +2,16 @@
 
 Every change to the catalog goes through `record_change` inside the same transaction as the
 change itself, so a version number always describes exactly one committed state and the audit
-log can never disagree with the data. The version row's primary key makes two concurrent writers
-collide instead of both claiming the same version: the loser's transaction fails and rolls back.
+log can never disagree with the data.
+
+Versions are gap-free and in commit order, and concurrent writers to different records never
+collide: `record_change` first takes the catalog's version lock, held until the transaction
+ends, and only then reads `max(version) + 1`. On PostgreSQL the lock is a transaction-scoped
+advisory lock (READ COMMITTED: the read after the wait sees the previous writer's committed
+version); on SQLite every writer already holds the database's write lock from its first
+statement (`BEGIN IMMEDIATE`, see db/session.py). The lock is taken at the end of a write's
+work, so it is held only for the audit insert and the commit. A writer that rolls back after
+taking a number leaves no gap: the next writer takes the same number.
 """
 
 from __future__ import annotations
@@ -11,10 +19,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from db.models import AuditEntry, CatalogVersion
+from db.session import WRITE_OPTIONS
+
+# Any constant shared by all TADA processes: the advisory lock id of "the catalog version".
+VERSION_LOCK_ID = 0x7ADA_0001
 
 
 def _collect_release_changes(session: Session, context: object, instances: object) -> None:
@@ -33,6 +45,24 @@ def current_version(session: Session) -> int:
     return session.scalar(select(func.coalesce(func.max(CatalogVersion.version), 0))) or 0
 
 
+def begin_write(session: Session) -> None:
+    """Start a catalog write: the write connection (SQLite: the write lock) and the version lock.
+
+    Taking the version lock first, before any row is touched, gives every writer the same lock
+    order (no deadlock between a delete and an update of the same record) and serialises
+    writers for the few milliseconds a write takes; a waiting writer then re-reads the record,
+    so a stale `If-Match` is a 412, never a lost update.
+    """
+    session.connection(execution_options=WRITE_OPTIONS)
+    lock_versions(session)
+
+
+def lock_versions(session: Session) -> None:
+    """Wait for the catalog version lock (until this transaction ends); see the module doc."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": VERSION_LOCK_ID})
+
+
 def record_change(
     session: Session,
     *,
@@ -45,6 +75,7 @@ def record_change(
     summary: str | None = None,
 ) -> int:
     """Bump the catalog version and append one audit entry; the caller commits."""
+    lock_versions(session)
     now = datetime.now(UTC)
     version = current_version(session) + 1
     session.add(

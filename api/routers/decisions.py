@@ -26,7 +26,7 @@ from api.schemas.score import ScoreRequest
 from api.scoring_io import encode
 from db import decisions
 from db.models import DecisionRecord
-from db.releases import ReleaseNotRecorded
+from db.releases import ReleaseNotRecorded, ensure_baseline
 from scoring.model import CatalogSnapshot
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
@@ -73,6 +73,9 @@ def create_decision(
     problem = _chosen_problem(body, [o["therapy_id"] for o in result["ranked"]])
     if problem is not None:
         raise problem
+    # A database migrated with its catalog in it and served without `tada serve`: record the
+    # first release now, so this decision can be replayed (a no-op once one exists).
+    ensure_baseline(uow.session)
     try:
         row = decisions.create_decision(
             uow.session,

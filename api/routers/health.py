@@ -1,15 +1,18 @@
-"""Liveness and readiness for orchestrators."""
+"""Liveness and readiness for orchestrators and load balancers."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, text
 
-from api.deps import CatalogCacheDep, SettingsDep
-from db.migrations import current_revision, head_revision
+from api.catalog_cache import CatalogCache
+from api.errors import problem_response
+from api.readiness import DatabaseProbe
+from api.schemas.health import Readiness
+from api.schemas.problem import Problem
 
 router = APIRouter(tags=["health"])
 
@@ -20,25 +23,48 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", operation_id="readyz", responses={503: {"description": "Not ready"}})
-def readyz(request: Request, settings: SettingsDep, cache: CatalogCacheDep) -> JSONResponse:
-    """Ready to serve: database reachable, schema at the Alembic head, catalog loaded."""
-    engine: Engine = request.app.state.engine
-    checks: dict[str, Any] = {}
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-        current, head = current_revision(engine), head_revision(settings.database_url)
-        checks["schema"] = "ok" if current == head else f"at {current}, head is {head}"
-        snapshot = cache.get()
-        checks["catalog"] = "ok" if snapshot.therapies else "empty"
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=Readiness,
+    responses={
+        503: {
+            "description": "Scores cannot be served (no catalog loaded, or the schema is "
+            "missing or behind); `checks` says which",
+            "model": Problem,
+        }
+    },
+)
+async def readyz(request: Request) -> JSONResponse:
+    """Ready (200 `ready`), serving from memory without the database (200 `degraded`), or 503."""
+    state = request.app.state
+    cache: CatalogCache = state.catalog_cache
+    probe: DatabaseProbe = state.database_probe
+    database = await probe.check()
+    checks: dict[str, Any] = {"database": database.database, "schema": database.schema}
+    if cache.current is None and database.database == "ok" and database.schema == "ok":
+        try:  # the first load (the database was not reachable at start-up)
+            await anyio.to_thread.run_sync(cache.get)
+        except Exception as exc:
+            checks["catalog"] = f"not loaded: {getattr(exc, 'detail', type(exc).__name__)}"
+    snapshot = cache.current
+    if snapshot is not None:
+        checks["catalog"] = "ok"
         checks["catalog_version"] = snapshot.version
-    except Exception as exc:  # readiness reports, it never raises
-        checks.setdefault("database", f"unreachable: {type(exc).__name__}")
-        checks.setdefault("catalog", f"not loaded: {type(exc).__name__}")
-    ready = all(checks.get(k) == "ok" for k in ("database", "schema", "catalog"))
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    else:
+        checks.setdefault("catalog", "not loaded")
+    if cache.last_error:
+        checks["catalog_refresh"] = f"failing: {cache.last_error}"
+    if snapshot is None or database.schema not in ("ok", "unknown"):
+        return problem_response(
+            503,
+            "Not ready",
+            "This replica cannot serve scores: "
+            + "; ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+            slug="not-ready",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
+            extra={"checks": checks},
+        )
+    ready = database.database == "ok" and database.schema == "ok"
+    return JSONResponse({"status": "ready" if ready else "degraded", "checks": checks})

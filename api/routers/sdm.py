@@ -177,6 +177,9 @@ def summary_response(
         return Response(
             render_summary_pdf(data),
             media_type=PDF,
-            headers={"Content-Disposition": 'inline; filename="tada-summary.pdf"'},
+            headers={
+                "Content-Disposition": 'inline; filename="tada-summary.pdf"',
+                "Vary": "Accept",
+            },
         )
-    return Response(render_summary_html(data), media_type=HTML)
+    return Response(render_summary_html(data), media_type=HTML, headers={"Vary": "Accept"})

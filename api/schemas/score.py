@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic.types import Strict
 
 from scoring.model import CRITERIA, CareSetting, Certainty, Method, PriorOutcome
 
@@ -31,29 +32,42 @@ class PriorTreatment(BaseModel):
 
 
 class Patient(BaseModel):
-    """What is known about the patient. Omit what is unknown: TADA never guesses it."""
+    """What is known about the patient. Omit what is unknown: TADA never guesses it.
+
+    Numbers and booleans are strict: `"52"`, `true` for a number or `0` for a boolean are a
+    422, never silently converted (a misread clinical value is worse than a refused one)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    age_years: Annotated[float, Field(ge=0, le=125, description="Age in years")] | None = None
-    weight_kg: Annotated[float, Field(gt=0.3, le=400, description="Body weight, kg")] | None = None
-    egfr: Annotated[float, Field(ge=0, le=200, description="eGFR, mL/min/1.73 m2")] | None = None
-    pregnant: bool | None = None
+    age_years: (
+        Annotated[float, Strict(), Field(ge=0, le=125, description="Age in years")] | None
+    ) = None
+    weight_kg: (
+        Annotated[float, Strict(), Field(gt=0.3, le=400, description="Body weight, kg")] | None
+    ) = None
+    egfr: (
+        Annotated[float, Strict(), Field(ge=0, le=200, description="eGFR, mL/min/1.73 m2")] | None
+    ) = None
+    pregnant: StrictBool | None = None
     risk_factors: Annotated[
         list[Annotated[str, Field(max_length=80)]],
         Field(max_length=50, description="Ids from GET /v1/risk-factors"),
     ] = []
     prior_supervised_infusions: Annotated[
-        int, Field(ge=0, le=1000, description="Successful supervised infusions so far")
+        int, Strict(), Field(ge=0, le=1000, description="Successful supervised infusions so far")
     ] = 0
     platelet_count: (
-        Annotated[float, Field(ge=0, le=2000, description="Platelets, x10^9/L")] | None
+        Annotated[float, Strict(), Field(ge=0, le=2000, description="Platelets, x10^9/L")] | None
     ) = None
-    igg_trough: Annotated[float, Field(ge=0, le=5000, description="IgG trough, mg/dL")] | None = (
-        None
-    )
+    igg_trough: (
+        Annotated[float, Strict(), Field(ge=0, le=5000, description="IgG trough, mg/dL")] | None
+    ) = None
     travel_hours: (
-        Annotated[float, Field(ge=0, le=48, description="One-way travel time to the clinic, hours")]
+        Annotated[
+            float,
+            Strict(),
+            Field(ge=0, le=48, description="One-way travel time to the clinic, hours"),
+        ]
         | None
     ) = None
     prior_treatments: (
@@ -85,11 +99,14 @@ class Preferences(BaseModel):
     region: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 code or EU")] = "US"
     max_annual_cost: (
         Annotated[
-            float, Field(gt=0, le=1e9, description="Hard budget cap, in the region's currency")
+            float,
+            Strict(),
+            Field(gt=0, le=1e9, description="Hard budget cap, in the region's currency"),
         ]
         | None
     ) = None
-    urgent: bool = False
+    # Strict: `"urgent": 0` or `"false"` is a 422, not silently read as a boolean.
+    urgent: StrictBool = False
 
 
 class ScoreRequest(BaseModel):
@@ -120,7 +137,8 @@ class ScoreRequest(BaseModel):
     )
     patient: Patient = Patient()
     preferences: Preferences = Preferences()
-    weights: dict[str, float] = Field(
+    # Strict numbers: a weight of "5" (a string) is a 422, not silently read as 5.
+    weights: dict[str, Annotated[float, Strict()]] = Field(
         default_factory=dict,
         description="Importance 0-10 per criterion: "
         + ", ".join(CRITERION_NAMES)

@@ -16,8 +16,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.errors import ServiceUnavailable
 from db.models import CatalogVersion
-from db.releases import CONDITION, INDICATION, THERAPY, EntityKey, entities_at, indication_key
+from db.releases import (
+    CONDITION,
+    INDICATION,
+    THERAPY,
+    EntityKey,
+    ReleaseNotRecorded,
+    entities_at,
+    entities_now,
+    indication_key,
+)
+from db.versioning import current_version
 
 
 class CatalogTexts:
@@ -41,7 +52,7 @@ class CatalogTexts:
             missing = {key for key in wanted if key not in known}
         if missing:
             with self._session_factory() as session:
-                loaded = entities_at(session, version, missing)
+                loaded = self._load(session, version, missing)
                 row = session.get(CatalogVersion, version)
                 created = row.created_at if row is not None else None
             with self._lock:
@@ -57,6 +68,20 @@ class CatalogTexts:
                     self._dates.pop(old, None)
                 known = cached
         return {key: known.get(key) for key in wanted}
+
+    @staticmethod
+    def _load(session: Session, version: int, keys: set[EntityKey]) -> dict[EntityKey, Any]:
+        try:
+            return entities_at(session, version, keys)
+        except ReleaseNotRecorded:
+            # A database migrated with its catalog and served without `tada serve` (which
+            # records the first release): the current rows are that version's if it is current.
+            if current_version(session) != version:
+                raise ServiceUnavailable(
+                    f"The catalog's wording for version {version} is not available; "
+                    "run `tada serve` once to record the catalog's release."
+                ) from None
+            return entities_now(session, keys)
 
     def date(self, version: int) -> datetime | None:
         with self._lock:

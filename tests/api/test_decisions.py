@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from api.settings import Settings
 from db.models import DecisionAccess, DecisionRecord
 from db.session import make_engine, make_session_factory
 
@@ -318,3 +319,107 @@ def test_a_record_is_never_changed_by_its_correction(
         k: v for k, v in before.items() if k != "corrected_by"
     }
     assert len(after["corrected_by"]) == 1
+
+
+def _set(database_url: str, statement: str, **params: Any) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement), params)
+    finally:
+        engine.dispose()
+
+
+def _move_catalog(client: TestClient, curator_key: str) -> None:
+    therapy = client.get("/v1/therapies/ivig").json()
+    supply = next(a for a in therapy["availability"] if a["region"] == "US")
+    response = client.patch(
+        f"/v1/availability/{supply['id']}",
+        json={"status": "shortage"},
+        headers={**_headers(curator_key), "If-Match": f'"{supply["revision"]}"'},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_record_made_by_another_engine_says_so_and_still_compares_honestly(
+    client: TestClient, clinician_key: str, database_url: str
+) -> None:
+    created = _decide(client, clinician_key).json()
+    _set(
+        database_url,
+        "UPDATE decision_records SET engine_version = 'older', result_digest = :digest",
+        digest="0" * 64,
+    )
+    replay = client.post(f"/v1/decisions/{created['id']}/replay", headers=_headers(clinician_key))
+    assert replay.status_code == 200, replay.text
+    body = replay.json()
+    assert body["engine_changed"] is True
+    assert body["identical"] is False
+    assert body["result_digest"] == created["result_digest"]
+
+
+def test_a_version_without_a_recorded_release_cannot_be_replayed(
+    client: TestClient, clinician_key: str, curator_key: str, database_url: str
+) -> None:
+    created = _decide(client, clinician_key).json()
+    _move_catalog(client, curator_key)
+    _set(
+        database_url,
+        "DELETE FROM catalog_releases WHERE version = :version",
+        version=created["catalog_version"],
+    )
+    replay = client.post(f"/v1/decisions/{created['id']}/replay", headers=_headers(clinician_key))
+    assert replay.status_code == 409
+    assert replay.headers["content-type"] == "application/problem+json"
+    assert "no recorded release" in replay.json()["detail"]
+
+
+def test_the_ref_secret_is_required_in_production() -> None:
+    base: dict[str, Any] = {
+        "_env_file": None,
+        "environment": "production",
+        "database_url": "postgresql+psycopg://x@localhost/x",
+        "cors_origins": ["https://clinic.example.org"],
+    }
+    with pytest.raises(ValueError, match="TADA_DECISION_REF_SECRET"):
+        Settings(**base)
+    with pytest.raises(ValueError, match="TADA_DECISION_REF_SECRET"):
+        Settings(**base, decision_ref_secret="short")
+    settings = Settings(**base, decision_ref_secret="x" * 32)
+    assert settings.decision_ref_key == b"x" * 32
+
+
+def test_against_current_reports_a_changed_outcome_figure(
+    client: TestClient, clinician_key: str, curator_key: str
+) -> None:
+    created = _decide(client, clinician_key).json()
+    indication = client.get(
+        "/v1/indications", params={"therapy": "ivig", "condition": "cidp"}
+    ).json()["items"][0]
+    figures = [_figure_entry(f) for f in indication["figures"]]
+    figures[0]["events"] -= 1
+    patched = client.patch(
+        f"/v1/indications/{indication['id']}",
+        json={"figures": figures},
+        headers={**_headers(curator_key), "If-Match": f'"{indication["revision"]}"'},
+    )
+    assert patched.status_code == 200, patched.text
+    replay = client.post(
+        f"/v1/decisions/{created['id']}/replay",
+        params={"against": "current"},
+        headers=_headers(clinician_key),
+    ).json()
+    assert replay["identical"] is True
+    assert replay["changes"]["figures"] == [
+        {"therapy_id": "ivig", "added": [], "removed": [], "changed": [figures[0]["id"]]}
+    ]
+
+
+def _figure_entry(read: dict[str, Any]) -> dict[str, Any]:
+    """A figure as read (GET /v1/indications) in the catalog file's write shape."""
+    keep = ("id", "measure", "population", "time_frame", "events", "per", "higher_is_better")
+    entry = {k: read[k] for k in keep}
+    entry |= {k: read[k] for k in ("certainty", "uncertainty", "source")}
+    if read["comparator_events"] is not None:
+        entry["comparator"] = {"label": read["comparator"], "events": read["comparator_events"]}
+    return entry

@@ -29,7 +29,10 @@ def test_readyz_is_503_when_the_schema_is_not_at_head(database_url: str) -> None
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["status"] == "not ready"
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 503
+    assert body["checks"]["schema"] == "missing"
 
 
 def test_warm_up_loads_the_catalog_and_code_lists_before_the_first_request(

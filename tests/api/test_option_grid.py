@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import statistics
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.schemas.sdm import OptionGrid
 from api.sdm.grid import QUESTIONS, brief
+from db.catalog_file import SEED_CATALOG, load_catalog_file
 
 CONDITIONS = [
     "pi",
@@ -104,3 +108,53 @@ def test_bad_requests_are_problems(client: TestClient) -> None:
 )
 def test_brief_keeps_whole_sentences(text: str, limit: int, expected: str) -> None:
     assert brief(text, limit) == expected
+
+
+def _readability() -> Any:
+    """The catalog's own readability helper (tests/db/readability.py), loaded by path."""
+    path = Path(__file__).resolve().parent.parent / "db" / "readability.py"
+    spec = importlib.util.spec_from_file_location("tada_readability", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_grid_reads_at_the_option_grid_level(client: TestClient) -> None:
+    """Option Grids aim at a reading age of 12 or under: the median Flesch-Kincaid grade of the
+    cells stays at or below 8 (names count as one plain word, as in the catalog's own test)."""
+    readability = _readability()
+    grade, names = readability.grade, readability.names
+    catalog = load_catalog_file(SEED_CATALOG)
+    name_list = names(catalog)
+    grades: dict[str, list[float]] = {}
+    for condition in CONDITIONS:
+        grid = client.post("/v1/option-grid", json=_request(condition)).json()
+        for row in grid["rows"]:
+            for cell in row["cells"]:
+                grades.setdefault(row["id"], []).append(grade(cell["text"], name_list))
+    every = [g for row in grades.values() for g in row]
+    assert statistics.median(every) <= 8
+    for row_id in ("often", "onset", "chance", "cost", "without"):  # sentences TADA writes
+        assert statistics.median(grades[row_id]) <= 8, row_id
+
+
+def test_a_catalog_without_a_recorded_release_still_gets_its_grid(
+    client: TestClient, database_url: str
+) -> None:
+    """A database migrated with its catalog in it, served before any release was recorded."""
+    from sqlalchemy import text
+
+    from db.session import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM release_entries"))
+            connection.execute(text("DELETE FROM catalog_releases"))
+    finally:
+        engine.dispose()
+    response = client.post("/v1/option-grid", json=_request("cidp"))
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"][0]["cells"][0]["sources"]

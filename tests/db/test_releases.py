@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -119,3 +120,66 @@ def test_a_rebuilt_snapshot_equals_the_live_one(session: Session, database_url: 
 def test_an_unrecorded_version_is_refused(session: Session) -> None:
     with pytest.raises(ReleaseNotRecorded, match="no recorded release"):
         catalog_at(session, current_version(session) + 5)
+
+
+def _indication_id(session: Session, therapy_id: str, condition_id: str) -> int:
+    from db.models import Indication
+
+    return session.scalars(
+        select(Indication.id).where(
+            Indication.therapy_id == therapy_id, Indication.condition_id == condition_id
+        )
+    ).one()
+
+
+def _first_figure_changed(session: Session) -> None:
+    indication_id = _indication_id(session, "ivig", "cidp")
+    current = export_catalog(session)
+    entry = next(i for i in current.indications if i.therapy == "ivig" and i.condition == "cidp")
+    figures = [f.model_dump(mode="json") for f in entry.figures]
+    figures[0]["events"] = figures[0]["events"] - 1
+    curation.update_indication(
+        session,
+        actor="test",
+        indication_id=indication_id,
+        changes={"figures": figures},
+        expected_revision=None,
+    )
+
+
+WRITES = {
+    "condition deleted (cascades)": lambda s: curation.delete_condition(
+        s, actor="test", condition_id="cidp", expected_revision=None
+    ),
+    "source edited": lambda s: curation.update_source(
+        s,
+        actor="test",
+        source_id="article-ivig-2024",
+        changes={"note": "checked again"},
+        expected_revision=None,
+    ),
+    "therapy edited": lambda s: curation.update_therapy(
+        s, actor="test", therapy_id="scig", changes={"onset_days": 30}, expected_revision=None
+    ),
+    "indication deleted": lambda s: curation.delete_indication(
+        s,
+        actor="test",
+        indication_id=_indication_id(s, "scig", "cidp"),
+        expected_revision=None,
+    ),
+    "figure edited": _first_figure_changed,
+}
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=list(WRITES))
+def test_after_any_write_the_new_release_is_the_catalog_and_the_old_one_unchanged(
+    session: Session, write: Any
+) -> None:
+    before_version = current_version(session)
+    before = export_catalog(session)
+    write(session)
+    version = current_version(session)
+    assert version == before_version + 1
+    assert catalog_at(session, version) == export_catalog(session)
+    assert catalog_at(session, before_version) == before
+    assert catalog_at(session, version) != before
