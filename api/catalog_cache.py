@@ -134,7 +134,10 @@ class CatalogCache:
         """
         self._checked_at = float("-inf")
         if self._wake is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            try:
+                self._loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:  # the loop closed (shutting down): nothing left to refresh
+                pass
 
     async def run(self) -> None:
         """The background refresh loop (run as a task by the app's lifespan)."""
