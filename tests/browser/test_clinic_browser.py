@@ -271,3 +271,10 @@ def test_recording_a_decision_asks_for_a_clinician_key(page: Any, live_server: A
     stored = page.evaluate("sessionStorage.getItem('tada.clinician_key')")
     assert stored.startswith("tada_")
     assert page.context.cookies() == []
+
+
+def test_a_wrong_key_kept_in_the_tab_does_not_block_exploring(page: Any) -> None:
+    page.evaluate("sessionStorage.setItem('tada.clinician_key', 'tada_revoked_key')")
+    fill_cidp_case_with_the_mouse(page)
+    show_options(page)
+    assert page.evaluate("sessionStorage.getItem('tada.clinician_key')") is None

@@ -47,6 +47,12 @@
     } catch (e) {
       return { status: 0, body: { detail: "TADA could not be reached. Check the connection and try again." } };
     }
+    if (response.status === 401 && !opts.key && headers["X-API-Key"]) {
+      // A stale or mistyped key kept from recording must not lock the page out of reading:
+      // forget it and ask again without one (a deployment that requires keys answers 401 again).
+      try { sessionStorage.removeItem(KEY_STORE); } catch (e) { /* storage off */ }
+      return api(path, body, Object.assign({}, opts, { key: "" }));
+    }
     const type = response.headers.get("content-type") || "";
     if (type.includes("json")) return { status: response.status, body: await response.json() };
     if (opts.blob) return { status: response.status, blob: await response.blob(), type };
