@@ -420,6 +420,7 @@ def _figure_entry(read: dict[str, Any]) -> dict[str, Any]:
     keep = ("id", "measure", "population", "time_frame", "events", "per", "higher_is_better")
     entry = {k: read[k] for k in keep}
     entry |= {k: read[k] for k in ("certainty", "uncertainty", "source")}
+    entry["denominator"] = read.get("denominator") or "people"
     if read["comparator_events"] is not None:
         entry["comparator"] = {"label": read["comparator"], "events": read["comparator_events"]}
     return entry

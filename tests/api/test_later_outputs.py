@@ -26,8 +26,6 @@ def _load(database_url: str) -> tuple[CatalogSnapshot, FhirCodeLists]:
     engine = make_engine(database_url)
     try:
         factory = make_session_factory(engine)
-        # One session each: both readers ask for their own consistent (repeatable-read)
-        # transaction on PostgreSQL, which a session can only set before it connects.
         with factory() as session:
             snapshot = load_snapshot(session)
         with factory() as session:
