@@ -146,10 +146,16 @@ def _chosen(body: SummaryRequest, result: dict[str, Any]) -> None:
 )
 def summary(body: SummaryRequest, context: ScoringContextDep, request: Request) -> Response:
     """A one-to-two-page summary to take home: options, chances as pictures, what comes later."""
-    snapshot = context.snapshot
+    pdf = PDF in request.headers.get("accept", "")
+    return summary_response(body, context.snapshot, catalog_texts(request), pdf=pdf)
+
+
+def summary_response(
+    body: SummaryRequest, snapshot: CatalogSnapshot, texts: CatalogTexts, *, pdf: bool
+) -> Response:
+    """The summary as HTML or PDF (also posted as a form by the clinic page, api/routers/clinic)."""
     result = score_one(body, snapshot)
     _chosen(body, result)
-    texts = catalog_texts(request)
     options = options_of(result, texts)
     grid = option_grid(result, options, region=body.preferences.region)
     condition_id = result["condition"]["id"]
@@ -167,7 +173,7 @@ def summary(body: SummaryRequest, context: ScoringContextDep, request: Request) 
         chosen_therapy_id=body.chosen_therapy_id,
         note=body.note,
     )
-    if PDF in request.headers.get("accept", ""):
+    if pdf:
         return Response(
             render_summary_pdf(data),
             media_type=PDF,
