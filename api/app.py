@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from api.catalog_cache import CatalogCache
 from api.deps import VerifiedKeys
@@ -21,9 +22,21 @@ from api.fhir.intake import set_verdict_cache_size
 from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
 from api.openapi import install_openapi
 from api.readiness import DatabaseProbe
-from api.routers import bench, catalog, curation, health, score
+from api.release_cache import ReleaseCache
+from api.routers import (
+    bench,
+    catalog,
+    clinic,
+    curation,
+    decisions,
+    health,
+    preferences,
+    score,
+    sdm,
+)
 from api.routers import cds as cds_hooks
 from api.routers import fhir as fhir_intake
+from api.sdm.texts import CatalogTexts
 from api.settings import Settings, get_settings
 from api.warmup import warm_up
 from db.migrations import head_revision
@@ -80,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database_probe = DatabaseProbe(
             engine, head=head_revision(), timeout=settings.readiness_timeout_seconds
         )
+        app.state.release_cache = ReleaseCache(factory, size=settings.release_cache_size)
+        app.state.catalog_texts = CatalogTexts(factory)
         if settings.warm_up:
             warm_up(app)
         tasks: list[asyncio.Task[None]] = []
@@ -105,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     set_verdict_cache_size(settings.fhir_validation_cache_size)
+    app.state.clinic_pages = clinic.ClinicPageCache()
     logging.getLogger("tada").setLevel(settings.log_level.upper())
     install_error_handlers(app)
     install_docs(app)
@@ -116,6 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(curation.router)
+    app.include_router(decisions.router)
+    app.include_router(sdm.router)
+    app.include_router(preferences.router)
+    app.include_router(clinic.router)
+    app.mount("/clinic/static", StaticFiles(directory=clinic.STATIC_DIR), name="clinic-static")
     app.include_router(fhir_intake.router)
     app.include_router(cds_hooks.router)
     if settings.bench_endpoints:

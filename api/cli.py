@@ -30,6 +30,7 @@ from db.catalog_file import SEED_CATALOG, CatalogFileError, dump_catalog, load_c
 from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
 from db.migrations import current_revision, downgrade, head_revision, upgrade
+from db.releases import ReleaseNotRecorded, catalog_at, ensure_baseline
 from db.session import make_engine, make_session_factory
 from db.storable import storable_problems
 from db.versioning import begin_write, current_version
@@ -79,6 +80,9 @@ def prepare_database(settings: Settings) -> int | None:
         with factory() as session:
             begin_write(session)
             if not catalog_is_empty(session):
+                # A database migrated with a catalog already in it: releases start here.
+                ensure_baseline(session)
+                session.commit()
                 return None
             catalog = load_catalog_file(SEED_CATALOG)
             version = replace_catalog(
@@ -224,7 +228,16 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
             print(f"loaded {args.file}: catalog version {version}")
         else:
             with factory() as session:
-                text = dump_catalog(export_catalog(session))
+                try:
+                    catalog = (
+                        export_catalog(session)
+                        if args.version is None
+                        else catalog_at(session, args.version)
+                    )
+                except ReleaseNotRecorded as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 1
+                text = dump_catalog(catalog)
             if args.output and args.output != "-":
                 try:
                     Path(args.output).write_text(text, encoding="utf-8")
@@ -334,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write the catalog as YAML", formatter_class=defaults
     )
     export.add_argument("--output", "-o", default="-", help="file to write, - for stdout")
+    export.add_argument(
+        "--version", type=int, default=None, help="a past catalog version (default: current)"
+    )
     catalog.set_defaults(handler=cmd_catalog)
 
     keys = commands.add_parser("keys", help="API keys", formatter_class=defaults)

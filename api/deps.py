@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.catalog_cache import CatalogCache
 from api.errors import Forbidden, Unauthorized
 from api.settings import Settings
-from db.keys import ROLES, active_key_ids, find_key
+from db.keys import CATALOG_WRITE, DECISIONS, PERMISSIONS, active_key_ids, find_key, roles_with
 from db.versioning import begin_write
 from scoring.model import CatalogSnapshot
 
@@ -250,8 +250,10 @@ def _cached_principal(request: Request, presented: str | None) -> Principal | No
     return keys.lookup(presented)
 
 
-def require_role(minimum: str) -> object:
-    rank = ROLES.index(minimum)
+def require_permission(permission: str) -> object:
+    """A dependency that admits a valid key whose role grants `permission` (401/403 otherwise)."""
+    roles = roles_with(permission)
+    wanted = " or ".join(f"'{r}'" for r in roles)
 
     def dependency(
         request: Request,
@@ -261,16 +263,16 @@ def require_role(minimum: str) -> object:
         principal = _authenticate(request, factory, presented)
         if principal is None:
             raise Unauthorized(
-                f"This needs an API key with the '{minimum}' role in the X-API-Key header.",
+                f"This needs an API key with the {wanted} role in the X-API-Key header.",
                 headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
             )
-        if ROLES.index(principal.role) < rank:
+        if permission not in PERMISSIONS.get(principal.role, frozenset()):
             raise Forbidden(
-                f"This needs the '{minimum}' role; your key has the '{principal.role}' role."
+                f"This needs the {wanted} role; your key has the '{principal.role}' role."
             )
         return principal
 
-    dependency.tada_role = minimum  # type: ignore[attr-defined]  # read by api/openapi.py
+    dependency.tada_role = permission  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
 
 
@@ -295,7 +297,8 @@ async def reader(
 
 
 ReaderDep = Annotated[Principal, Depends(reader)]
-CuratorDep = Annotated[Principal, Depends(require_role("curator"))]
+CuratorDep = Annotated[Principal, Depends(require_permission(CATALOG_WRITE))]
+ClinicianDep = Annotated[Principal, Depends(require_permission(DECISIONS))]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -13,6 +13,8 @@ from sqlalchemy.exc import ArgumentError
 from db.session import DatabaseTimeouts
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+DEVELOPMENT_REF_KEY = b"tada-development-only-decision-ref-key"
 
 
 class Settings(BaseSettings):
@@ -71,6 +73,12 @@ class Settings(BaseSettings):
     sdm_link_url: str | None = None
     cds_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
 
+    # Decision records (README "Shared decision making"): `external_ref` is stored only as an
+    # HMAC with this secret; without it (development and tests only) a fixed, public key is used.
+    decision_ref_secret: SecretStr | None = None
+    # Old catalog releases kept in memory for replay, besides the live snapshot.
+    release_cache_size: int = Field(default=4, ge=1, le=64)
+
     @field_validator("database_url")
     @classmethod
     def _parseable_url(cls, value: str) -> str:
@@ -96,7 +104,20 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "TADA_CORS_ORIGINS must list the allowed origins in production, not '*'"
                 )
+            if (
+                self.decision_ref_secret is None
+                or len(self.decision_ref_secret.get_secret_value()) < 32
+            ):
+                raise ValueError(
+                    "TADA_DECISION_REF_SECRET (at least 32 characters) is required in production"
+                )
         return self
+
+    @property
+    def decision_ref_key(self) -> bytes:
+        if self.decision_ref_secret is None:
+            return DEVELOPMENT_REF_KEY
+        return self.decision_ref_secret.get_secret_value().encode()
 
     @property
     def allowed_origins(self) -> list[str]:

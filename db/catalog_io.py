@@ -74,7 +74,21 @@ def replace_catalog(session: Session, catalog: CatalogFile, *, actor: str, summa
     for model in _DELETE_ORDER:
         session.execute(delete(model))
     session.flush()
+    counts = insert_catalog(session, catalog)
+    return record_change(
+        session,
+        actor=actor,
+        action="load",
+        entity="catalog",
+        entity_id="*",
+        before=None,
+        after=counts,
+        summary=summary,
+    )
 
+
+def insert_catalog(session: Session, catalog: CatalogFile) -> dict[str, int]:
+    """Add the file's rows to an empty catalog (no version, no audit: the caller records)."""
     session.add_all(source_row(s) for s in catalog.sources)
     session.add_all(
         RiskFactor(
@@ -113,39 +127,16 @@ def replace_catalog(session: Session, catalog: CatalogFile, *, actor: str, summa
     for indication in catalog.indications:
         session.add(indication_row(indication))
     session.flush()
-    counts = {
+    return {
         "sources": len(catalog.sources),
         "conditions": len(catalog.conditions),
         "therapies": len(catalog.therapies),
         "indications": len(catalog.indications),
     }
-    return record_change(
-        session,
-        actor=actor,
-        action="load",
-        entity="catalog",
-        entity_id="*",
-        before=None,
-        after=counts,
-        summary=summary,
-    )
 
 
 def source_row(entry: SourceEntry) -> Source:
     return Source(**entry.model_dump())
-
-
-def source_entry(row: Source) -> SourceEntry:
-    return SourceEntry(
-        id=row.id,
-        citation=row.citation,
-        year=row.year,
-        kind=row.kind,
-        identifier=row.identifier,
-        url=row.url,
-        verified=row.verified,
-        note=row.note,
-    )
 
 
 def condition_row(entry: ConditionEntry) -> Condition:
@@ -349,26 +340,46 @@ def export_catalog(session: Session) -> CatalogFile:
         raise LookupError("the catalog has no value scales; load a catalog file first")
     return CatalogFile(
         sources=[source_entry(s) for s in sources],
-        risk_factors=[
-            RiskFactorEntry(
-                id=f.id,
-                label=f.label,
-                description=f.description,
-                codes=f.codes,
-                implies=f.implies,
-                may_be=f.may_be,
-                check=f.check_fact,
-            )
-            for f in factors
-        ],
-        observation_codes={
-            o.attribute: ObservationCodes(unit=o.unit, codes=o.codes) for o in observations
-        },
-        scales=ScalesEntry.model_validate({**scales.params, "source": scales.source_id}),
+        risk_factors=[risk_factor_entry(f) for f in factors],
+        observation_codes={o.attribute: observation_codes_entry(o) for o in observations},
+        scales=scales_entry(scales),
         conditions=[condition_entry(c) for c in conditions],
         therapies=[therapy_entry(t) for t in therapies],
         indications=[indication_entry(i) for i in indications],
     )
+
+
+def source_entry(row: Source) -> SourceEntry:
+    return SourceEntry(
+        id=row.id,
+        citation=row.citation,
+        year=row.year,
+        kind=row.kind,
+        identifier=row.identifier,
+        url=row.url,
+        verified=row.verified,
+        note=row.note,
+    )
+
+
+def risk_factor_entry(row: RiskFactor) -> RiskFactorEntry:
+    return RiskFactorEntry(
+        id=row.id,
+        label=row.label,
+        description=row.description,
+        codes=row.codes,
+        implies=row.implies,
+        may_be=row.may_be,
+        check=row.check_fact,
+    )
+
+
+def observation_codes_entry(row: ObservationCode) -> ObservationCodes:
+    return ObservationCodes(unit=row.unit, codes=row.codes)
+
+
+def scales_entry(row: ValueScales) -> ScalesEntry:
+    return ScalesEntry.model_validate({**row.params, "source": row.source_id})
 
 
 def condition_entry(row: Condition) -> ConditionEntry:

@@ -160,7 +160,8 @@ def update(
     (kind.apply or _copy_columns)(session, row, kind.to_row(after), after, changes)
     session.flush()
     _audit(session, actor=actor, kind=kind, row=row, action="update", before=before, after=after)
-    return row
+    # Read back with what the API shows: recording the change may have expired its children.
+    return kind.get(session, row.id)
 
 
 def delete(

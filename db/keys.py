@@ -17,7 +17,18 @@ from sqlalchemy.orm import Session
 
 from db.models import ApiKey
 
-ROLES = ("reader", "curator", "admin")
+# Roles are named permission sets. A clinician records decisions but cannot edit the catalog;
+# a curator edits the catalog but cannot read decision records (they hold patient choices).
+READ = "read"
+CATALOG_WRITE = "catalog:write"
+DECISIONS = "decisions"
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "reader": frozenset({READ}),
+    "curator": frozenset({READ, CATALOG_WRITE}),
+    "clinician": frozenset({READ, DECISIONS}),
+    "admin": frozenset({READ, CATALOG_WRITE, DECISIONS}),
+}
+ROLES = tuple(PERMISSIONS)
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,10 @@ class IssuedKey:
     name: str
     role: str
     key: str
+
+
+def roles_with(permission: str) -> list[str]:
+    return [role for role, granted in PERMISSIONS.items() if permission in granted]
 
 
 def _hash(secret: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, get_args
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Enum,
     Float,
@@ -400,6 +401,9 @@ class ApiKey(Base):
     """A hashed API key with a role; the plain key is shown once, at creation."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN ('reader', 'curator', 'clinician', 'admin')", name="role"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -457,3 +461,101 @@ class CdsJwtId(Base):
     issuer: Mapped[str] = mapped_column(String(300), primary_key=True)
     jti: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog releases: every catalog version can be rebuilt exactly (see db/releases.py)
+# ---------------------------------------------------------------------------------------------
+
+
+class CatalogBlob(Base):
+    """One catalog entity's content (its catalog-file entry as canonical JSON), by SHA-256.
+
+    Content-addressed: an unchanged entity is stored once however many releases include it.
+    """
+
+    __tablename__ = "catalog_blobs"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ReleaseEntry(Base):
+    """A change to one entity at one catalog version: its new content's digest, or NULL when
+    it was removed. A release's manifest is, for each entity, its latest entry at or before
+    that version; a write adds one row per entity it changed, never a copy of the catalog."""
+
+    __tablename__ = "release_entries"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(
+        Integer, ForeignKey("catalog_versions.version"), primary_key=True
+    )
+    digest: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("catalog_blobs.digest"), nullable=True
+    )
+
+
+class CatalogRelease(Base):
+    """That a catalog version's manifest is recorded (versions before releases began are not)."""
+
+    __tablename__ = "catalog_releases"
+
+    version: Mapped[int] = mapped_column(
+        Integer, ForeignKey("catalog_versions.version"), primary_key=True, autoincrement=False
+    )
+    changed: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Decision records (append-only; see db/decisions.py)
+# ---------------------------------------------------------------------------------------------
+
+
+class DecisionRecord(Base):
+    """What was decided (or deferred) in a visit, on which evidence. No direct identifiers:
+    `external_ref` is kept only as an HMAC. Never updated: a correction is a new record that
+    names the one it corrects."""
+
+    __tablename__ = "decision_records"
+    __table_args__ = (
+        CheckConstraint("status IN ('decided', 'deferred')", name="status"),
+        CheckConstraint(
+            "(status = 'decided' AND chosen_therapy_id IS NOT NULL)"
+            " OR (status = 'deferred' AND chosen_therapy_id IS NULL)",
+            name="chosen_matches_status",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10))
+    chosen_therapy_id: Mapped[str | None] = mapped_column(String(SLUG))
+    participants: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    external_ref_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+    corrects: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("decision_records.id"), index=True
+    )
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    catalog_version: Mapped[int] = mapped_column(Integer)
+    engine_version: Mapped[str] = mapped_column(String(80))
+    result_digest: Mapped[str] = mapped_column(String(64))
+
+
+class DecisionAccess(Base):
+    """Who read, looked up or replayed a decision record, and when (append-only)."""
+
+    __tablename__ = "decision_access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("decision_records.id"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))

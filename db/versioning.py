@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from db.models import AuditEntry, CatalogVersion
@@ -27,6 +27,18 @@ from db.session import WRITE_OPTIONS
 
 # Any constant shared by all TADA processes: the advisory lock id of "the catalog version".
 VERSION_LOCK_ID = 0x7ADA_0001
+
+
+def _collect_release_changes(session: Session, context: object, instances: object) -> None:
+    # Imported here: db.releases reads catalog rows through db.catalog_io, which imports us.
+    from db.releases import collect_touched
+
+    collect_touched(session, context, instances)
+
+
+# Every session notes which catalog entities its flushes change, so recording the release of
+# a new version re-reads only those (see db/releases.py).
+event.listen(Session, "before_flush", _collect_release_changes)
 
 
 def current_version(session: Session) -> int:
@@ -88,6 +100,9 @@ def record_change(
         )
     )
     session.flush()
+    from db.releases import record_release
+
+    record_release(session, version=version, whole_catalog=entity == "catalog")
     return version
 
 

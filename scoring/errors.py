@@ -4,7 +4,8 @@
 ScoringError
 ├── InvalidWeights     importance ratings outside 0-10, not finite, or all zero
 ├── UnknownCondition   the case names a condition the catalog snapshot does not hold
-└── InvalidRule        a catalog risk rule the evaluator cannot read (a curation error)
+├── InvalidRule        a catalog risk rule the evaluator cannot read (a curation error)
+└── InvalidAnswers     trade-off answers that cannot give weights (values clarification)
 ```
 """
 
@@ -25,3 +26,12 @@ class UnknownCondition(ScoringError):
 
 class InvalidRule(ScoringError):
     """A risk rule combines an attribute, operator and value the evaluator does not define."""
+
+
+class InvalidAnswers(ScoringError):
+    """Trade-off answers cannot give weights: an unknown or repeated question, a strength
+    outside 1-9, or answers that leave some criterion unlinked to the others."""
+
+    def __init__(self, message: str, *, unlinked: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.unlinked = unlinked

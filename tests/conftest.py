@@ -183,3 +183,8 @@ def reader_key(database_url: str) -> str:
 @pytest.fixture
 def admin_key(database_url: str) -> str:
     return make_key(database_url, "admin")
+
+
+@pytest.fixture
+def clinician_key(database_url: str) -> str:
+    return make_key(database_url, "clinician")

@@ -190,3 +190,30 @@ def test_help_shows_defaults(tmp_path: Path) -> None:
     assert "(default: 8000)" in shown.stdout
     assert "--workers" in shown.stdout
     assert "--log-level" in shown.stdout
+
+
+def test_clinician_keys_and_exporting_a_past_release(tmp_path: Path) -> None:
+    assert _tada("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    seed = Path(__file__).parent.parent / "db" / "catalog" / "seed.yaml"
+    assert _tada("catalog", "load", str(seed), tmp_path=tmp_path).returncode == 0
+    first = _tada("catalog", "export", "-o", "v1.yaml", tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    edited = (
+        (tmp_path / "v1.yaml").read_text().replace("status: constrained", "status: shortage", 1)
+    )
+    (tmp_path / "v2.yaml").write_text(edited)
+    assert _tada("catalog", "load", "v2.yaml", tmp_path=tmp_path).returncode == 0
+
+    past = _tada("catalog", "export", "--version", "1", "-o", "past.yaml", tmp_path=tmp_path)
+    assert past.returncode == 0, past.stderr
+    assert (tmp_path / "past.yaml").read_text() == (tmp_path / "v1.yaml").read_text()
+    now = _tada("catalog", "export", "--version", "2", tmp_path=tmp_path)
+    assert now.stdout == _tada("catalog", "export", tmp_path=tmp_path).stdout
+    missing = _tada("catalog", "export", "--version", "9", tmp_path=tmp_path)
+    assert missing.returncode == 1
+    assert "no recorded release" in missing.stderr
+
+    key = _tada("keys", "create", "--role", "clinician", "--name", "clinic", tmp_path=tmp_path)
+    assert key.returncode == 0, key.stderr
+    assert key.stdout.startswith("tada_")
+    assert "clinician\tclinic\tactive" in _tada("keys", "list", tmp_path=tmp_path).stdout

@@ -67,7 +67,12 @@ def test_production_refuses_cors_star() -> None:
 
 
 def test_production_allows_no_origin_by_default() -> None:
-    settings = Settings(_env_file=None, environment="production", database_url=POSTGRES)
+    settings = Settings(
+        _env_file=None,
+        environment="production",
+        database_url=POSTGRES,
+        decision_ref_secret="a-long-random-secret-for-decision-refs",
+    )
     assert settings.allowed_origins == []
     development = Settings(_env_file=None, environment="development")
     assert development.allowed_origins == ["*"]

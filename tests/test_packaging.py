@@ -74,5 +74,10 @@ def test_a_built_wheel_migrates_seeds_and_serves(tmp_path: Path) -> None:
         scored = httpx.post(f"{replica.url}/v1/score", json={"condition": "cidp"}, timeout=30)
         assert scored.status_code == 200, scored.text
         assert httpx.get(f"{replica.url}/docs-assets/swagger-ui.css", timeout=30).status_code == 200
+        # the clinic page: its template and its own script and styles are package data
+        assert "Step 1 of 5" in httpx.get(f"{replica.url}/clinic", timeout=30).text
+        for asset in ("clinic.js", "clinic.css"):
+            served = httpx.get(f"{replica.url}/clinic/static/{asset}", timeout=30)
+            assert served.status_code == 200, asset
     finally:
         replica.stop()

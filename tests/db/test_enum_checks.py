@@ -98,7 +98,7 @@ def test_enum_columns_read_back_as_the_engines_enums(database_url: str) -> None:
 
 
 def test_0008_refuses_an_existing_bad_word_and_changes_nothing(empty_database_url: str) -> None:
-    upgrade(empty_database_url, "0006")
+    upgrade(empty_database_url, "0007")
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as connection:
@@ -113,7 +113,7 @@ def test_0008_refuses_an_existing_bad_word_and_changes_nothing(empty_database_ur
         with engine.begin() as connection:
             connection.execute(text("UPDATE sources SET kind = 'other'"))
         upgrade(empty_database_url)
-        downgrade(empty_database_url, "0006")
+        downgrade(empty_database_url, "0007")
         with engine.begin() as connection:  # the constraints are gone again
             connection.execute(text("UPDATE sources SET kind = 'blog'"))
     finally:

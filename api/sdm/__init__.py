@@ -1,0 +1,1 @@
+"""Shared decision making in clinics: the option grid, icon arrays and the printable summary."""

@@ -1,0 +1,286 @@
+"""Shared-decision-making benchmark (issue 12): grid, PDF summary, replay, curator writes.
+
+    python bench/sdm.py            # all sections
+    python bench/sdm.py --quick    # shorter runs
+
+1. `POST /v1/option-grid` vs `POST /v1/score` with the same body, under the same load
+   (wrk when installed, else a bounded httpx loop): p50/p99 and their ratio (target: grid p99
+   within 2x of score p99);
+2. `POST /v1/summary` with `Accept: application/pdf`, one request at a time (target: < 1 s);
+3. `POST /v1/decisions/{id}/replay` on an old release: the first call (which rebuilds the
+   release) and then one at a time (target: < 100 ms after the first load);
+4. a curator write (one availability status) on a 10,000-therapy catalog, in process, with
+   release recording on and off (target: the same cost).
+
+It starts `tada serve` on a fresh SQLite database, as `bench/run.py` does. Nothing here is a
+test: it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import SCORE_CASE, free_port, load  # noqa: E402
+
+CLINIC_CASE: dict[str, Any] = {
+    **SCORE_CASE,
+    "patient": {**SCORE_CASE["patient"], "prior_treatments": []},
+}
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "n": len(ordered),
+        "p50": statistics.median(ordered),
+        "p99": ordered[max(int(len(ordered) * 0.99) - 1, 0)],
+        "max": ordered[-1],
+    }
+
+
+def _timed(call: Callable[[], httpx.Response], times: int) -> dict[str, float]:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        response = call()
+        samples.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return _percentiles(samples)
+
+
+@contextmanager
+def server(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TADA_")}
+    env.update(
+        {
+            "TADA_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+            "TADA_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the service did not become ready")
+        yield base, env
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _key(env: dict[str, str], workdir: Path, role: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "api.cli", "keys", "create", "--role", role, "--name", "bench"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def grid_vs_score(base: str, *, seconds: int, connections: int) -> dict[str, Any]:
+    body = json.dumps(CLINIC_CASE).encode()
+    for path in ("/v1/score", "/v1/option-grid"):
+        httpx.post(base + path, content=body, headers={"content-type": "application/json"})
+        load(base + path, body, seconds=1, connections=connections)  # warm-up
+    score = load(f"{base}/v1/score", body, seconds=seconds, connections=connections)
+    grid = load(f"{base}/v1/option-grid", body, seconds=seconds, connections=connections)
+    return {"score": score, "grid": grid, "p99_ratio": grid["p99"] / score["p99"]}
+
+
+def pdf_summary(base: str, *, times: int) -> dict[str, Any]:
+    body = {**CLINIC_CASE, "chosen_therapy_id": None, "note": "Bench."}
+    headers = {"accept": "application/pdf"}
+    with httpx.Client(timeout=30) as client:
+        first = client.post(f"{base}/v1/summary", json=body, headers=headers)
+        first.raise_for_status()
+        return {
+            "bytes": len(first.content),
+            "serial_ms": _timed(
+                lambda: client.post(f"{base}/v1/summary", json=body, headers=headers), times
+            ),
+        }
+
+
+def replay_old_release(
+    base: str, env: dict[str, str], workdir: Path, *, times: int
+) -> dict[str, Any]:
+    clinician = {"X-API-Key": _key(env, workdir, "clinician")}
+    curator = {"X-API-Key": _key(env, workdir, "curator")}
+    with httpx.Client(timeout=30) as client:
+        ranked = client.post(f"{base}/v1/score", json=CLINIC_CASE).json()["ranked"]
+        created = client.post(
+            f"{base}/v1/decisions",
+            json={
+                "request": CLINIC_CASE,
+                "status": "decided",
+                "chosen_therapy_id": ranked[0]["therapy_id"],
+            },
+            headers=clinician,
+        )
+        created.raise_for_status()
+        record = created.json()
+        supply = next(
+            a
+            for a in client.get(f"{base}/v1/therapies/ivig").json()["availability"]
+            if a["region"] == "US"
+        )
+        client.patch(
+            f"{base}/v1/availability/{supply['id']}",
+            json={"status": "shortage"},
+            headers={**curator, "If-Match": f'"{supply["revision"]}"'},
+        ).raise_for_status()
+        url = f"{base}/v1/decisions/{record['id']}/replay"
+        started = time.perf_counter()
+        first = client.post(url, headers=clinician)
+        first_ms = (time.perf_counter() - started) * 1000
+        first.raise_for_status()
+        return {
+            "identical": first.json()["identical"],
+            "first_ms": first_ms,
+            "after_ms": _timed(lambda: client.post(url, headers=clinician), times),
+            "against_current_ms": _timed(
+                lambda: client.post(url, params={"against": "current"}, headers=clinician), times
+            ),
+        }
+
+
+def curator_write_at_scale(workdir: Path, *, therapies: int, writes: int) -> dict[str, Any]:
+    """Writes to one availability row of a catalog grown to `therapies` therapies."""
+    from sqlalchemy import func, select
+
+    import db.releases
+    from db import curation
+    from db.catalog_file import SEED_CATALOG, load_catalog_file
+    from db.catalog_io import replace_catalog
+    from db.migrations import upgrade
+    from db.models import Availability, ReleaseEntry
+    from db.session import make_engine, make_session_factory
+    from db.versioning import begin_write
+
+    seed = load_catalog_file(SEED_CATALOG)
+    clones = []
+    for n in range(therapies - len(seed.therapies)):
+        template = seed.therapies[n % len(seed.therapies)]
+        clones.append(template.model_copy(update={"id": f"{template.id}-x{n}", "risk_rules": []}))
+    catalog = seed.model_copy(update={"therapies": [*seed.therapies, *clones]})
+
+    url = f"sqlite:///{workdir / 'scale.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    started = time.perf_counter()
+    with factory() as session:
+        begin_write(session)
+        replace_catalog(session, catalog, actor="bench", summary="scale")
+        session.commit()
+    load_s = time.perf_counter() - started
+
+    def write_once(status: str) -> float:
+        with factory() as session:
+            begin_write(session)
+            row = session.scalars(
+                select(Availability).where(
+                    Availability.therapy_id == "ivig", Availability.region == "US"
+                )
+            ).one()
+            begin = time.perf_counter()
+            curation.update(
+                session,
+                curation.AVAILABILITY,
+                actor="bench",
+                record_id=row.id,
+                changes={"status": status},
+                expected_revision=None,
+            )
+            session.commit()
+            return (time.perf_counter() - begin) * 1000
+
+    statuses = ["shortage", "constrained"]
+    with_releases = [write_once(statuses[i % 2]) for i in range(writes)]
+    original = db.releases.record_release
+
+    def no_release(session: Any, *, version: int, whole_catalog: bool) -> int:
+        session.info.pop("tada_release_touched", None)
+        return 0
+
+    db.releases.record_release = no_release
+    try:
+        without = [write_once(statuses[i % 2]) for i in range(writes)]
+    finally:
+        db.releases.record_release = original
+    with factory() as session:
+        entries = session.scalar(select(func.count()).select_from(ReleaseEntry)) or 0
+    engine.dispose()
+    return {
+        "therapies": len(catalog.therapies),
+        "load_s": load_s,
+        "write_ms_with_releases": _percentiles(with_releases),
+        "write_ms_without_releases": _percentiles(without),
+        "release_entries_total": entries,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--therapies", type=int, default=10_000)
+    args = parser.parse_args()
+    seconds = 3 if args.quick else args.seconds
+    times = 10 if args.quick else 40
+    workdir = Path(tempfile.mkdtemp(prefix="tada-bench-sdm-"))
+    results: dict[str, Any] = {}
+    with server(workdir) as (base, env):
+        results["grid_vs_score"] = grid_vs_score(
+            base, seconds=seconds, connections=args.connections
+        )
+        results["pdf_summary"] = pdf_summary(base, times=times)
+        results["replay"] = replay_old_release(base, env, workdir, times=times)
+    results["curator_write"] = curator_write_at_scale(
+        workdir, therapies=args.therapies, writes=5 if args.quick else 20
+    )
+    print(json.dumps(results, indent=2))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "sdm.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

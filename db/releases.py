@@ -1,0 +1,432 @@
+"""Catalog releases: every catalog version can be rebuilt exactly as it was.
+
+Each catalog entity (a source, a condition, a therapy with its costs, availability, rules and
+adverse effects, an indication with its figures, and the three catalog-wide lists) is stored as
+its catalog-file entry in canonical JSON, addressed by SHA-256 (`catalog_blobs`). A release is
+a manifest of (entity -> digest); it is stored as *changes*: each version adds one
+`release_entries` row per entity whose content changed (a NULL digest when it was removed). The
+manifest of version N is every entity's latest entry at or before N.
+
+So a curator write costs what it changes (a handful of rows), not a copy of a 10,000-therapy
+catalog. Which entities a write touched is collected from the session's flushes (an ORM event),
+and only those are re-read and re-hashed when the version is recorded. A whole-catalog load
+re-hashes everything and diffs against the previous manifest.
+
+A past release is rebuilt by loading its entries into an in-memory SQLite database through the
+same `insert_catalog` and `load_snapshot` as the live catalog: one implementation of "catalog
+rows -> engine snapshot", so a rebuilt snapshot cannot drift from the one scored at the time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, create_engine, func, or_, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from db import catalog_io, models
+from db.catalog_file import CatalogFile
+from scoring.model import CatalogSnapshot
+
+EntityKey = tuple[str, str]
+SINGLETON = "*"
+THERAPY, INDICATION, CONDITION, SOURCE = "therapy", "indication", "condition", "source"
+RISK_FACTORS, OBSERVATION_CODES, SCALES = "risk_factors", "observation_codes", "scales"
+_TOUCHED = "tada_release_touched"
+_ENTRY = models.ReleaseEntry
+
+
+class ReleaseNotRecorded(LookupError):
+    """The version predates release recording (or does not exist): it cannot be rebuilt."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Which entities a flush touched
+# ---------------------------------------------------------------------------------------------
+
+
+def indication_key(therapy_id: str, condition_id: str) -> str:
+    return f"{therapy_id}/{condition_id}"
+
+
+def _keys_of(session: Session, obj: object, deleted: bool) -> Iterator[EntityKey]:
+    if isinstance(obj, models.Therapy):
+        yield THERAPY, obj.id
+        if deleted:  # the database cascades to its indications
+            for therapy_id, condition_id in session.execute(
+                select(models.Indication.therapy_id, models.Indication.condition_id).where(
+                    models.Indication.therapy_id == obj.id
+                )
+            ):
+                yield INDICATION, indication_key(therapy_id, condition_id)
+    elif isinstance(
+        obj, models.AdverseEffect | models.RiskRule | models.Cost | models.Availability
+    ):
+        if obj.therapy_id is not None:  # else a new child of a therapy that is itself new
+            yield THERAPY, obj.therapy_id
+    elif isinstance(obj, models.Indication):
+        if obj.therapy_id is not None and obj.condition_id is not None:
+            yield INDICATION, indication_key(obj.therapy_id, obj.condition_id)
+    elif isinstance(obj, models.OutcomeFigure):
+        if obj.indication_id is not None:
+            parent = session.get(models.Indication, obj.indication_id)
+            if parent is not None:
+                yield INDICATION, indication_key(parent.therapy_id, parent.condition_id)
+    elif isinstance(obj, models.Condition):
+        yield CONDITION, obj.id
+        if deleted:  # the database cascades to its indications and condition-specific rows
+            yield from _condition_dependents(session, obj.id)
+    elif isinstance(obj, models.ConditionCode):
+        if obj.condition_id is not None:
+            yield CONDITION, obj.condition_id
+    elif isinstance(obj, models.Source):
+        yield SOURCE, obj.id
+    elif isinstance(obj, models.RiskFactor):
+        yield RISK_FACTORS, SINGLETON
+    elif isinstance(obj, models.ObservationCode):
+        yield OBSERVATION_CODES, SINGLETON
+    elif isinstance(obj, models.ValueScales):
+        yield SCALES, SINGLETON
+
+
+def _condition_dependents(session: Session, condition_id: str) -> Iterator[EntityKey]:
+    for therapy_id, cond in session.execute(
+        select(models.Indication.therapy_id, models.Indication.condition_id).where(
+            models.Indication.condition_id == condition_id
+        )
+    ):
+        yield INDICATION, indication_key(therapy_id, cond)
+    for model in (models.Cost, models.RiskRule):
+        for therapy_id in session.scalars(
+            select(model.therapy_id).where(model.condition_id == condition_id)
+        ):
+            yield THERAPY, therapy_id
+
+
+def collect_touched(session: Session, _context: object, _instances: object) -> None:
+    """`before_flush` listener: remember the catalog entities this flush will change."""
+    touched: set[EntityKey] | None = session.info.get(_TOUCHED)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        keys = set(_keys_of(session, obj, deleted=obj in session.deleted))
+        if keys:
+            if touched is None:
+                touched = session.info.setdefault(_TOUCHED, set())
+            touched |= keys
+
+
+# ---------------------------------------------------------------------------------------------
+# Entity content
+# ---------------------------------------------------------------------------------------------
+
+
+def canonical(body: Any) -> str:
+    """Compact JSON in the entry's own order (the schema's field order; mappings as stored), so
+    `tada catalog export --version N` writes the very bytes the export wrote at version N."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _dump(entry: Any) -> Any:
+    return entry.model_dump(mode="json")
+
+
+def split_catalog(catalog: CatalogFile) -> dict[EntityKey, Any]:
+    """A whole catalog as entity key -> catalog-file entry (JSON values)."""
+    entities: dict[EntityKey, Any] = {
+        (RISK_FACTORS, SINGLETON): [_dump(f) for f in catalog.risk_factors],
+        (OBSERVATION_CODES, SINGLETON): {
+            name: _dump(entry) for name, entry in catalog.observation_codes.items()
+        },
+        (SCALES, SINGLETON): _dump(catalog.scales),
+    }
+    entities.update({(SOURCE, s.id): _dump(s) for s in catalog.sources})
+    entities.update({(CONDITION, c.id): _dump(c) for c in catalog.conditions})
+    entities.update({(THERAPY, t.id): _dump(t) for t in catalog.therapies})
+    for indication in catalog.indications:
+        key = indication_key(indication.therapy, indication.condition)
+        entities[(INDICATION, key)] = _dump(indication)
+    return entities
+
+
+def join_catalog(entities: dict[EntityKey, Any]) -> CatalogFile:
+    """The inverse of `split_catalog` (lists in the export's order)."""
+
+    def of(kind: str) -> list[Any]:
+        keys = sorted((k for k in entities if k[0] == kind), key=lambda k: k[1].split("/"))
+        return [entities[key] for key in keys]
+
+    return CatalogFile.model_validate(
+        {
+            "sources": of(SOURCE),
+            "risk_factors": entities.get((RISK_FACTORS, SINGLETON), []),
+            "observation_codes": entities.get((OBSERVATION_CODES, SINGLETON), {}),
+            "scales": entities[(SCALES, SINGLETON)],
+            "conditions": of(CONDITION),
+            "therapies": of(THERAPY),
+            "indications": of(INDICATION),
+        }
+    )
+
+
+def _current_entity(session: Session, key: EntityKey) -> Any | None:
+    """One entity as it is now in this transaction (fresh from the database), or None if gone."""
+    kind, entity_id = key
+    fresh = {"populate_existing": True}
+    if kind == THERAPY:
+        therapy = session.scalars(
+            select(models.Therapy)
+            .options(
+                selectinload(models.Therapy.adverse_effects),
+                selectinload(models.Therapy.risk_rules),
+                selectinload(models.Therapy.costs),
+                selectinload(models.Therapy.availability),
+            )
+            .where(models.Therapy.id == entity_id)
+            .execution_options(**fresh)
+        ).first()
+        return _dump(catalog_io.therapy_entry(therapy)) if therapy else None
+    if kind == INDICATION:
+        therapy_id, condition_id = entity_id.split("/", 1)
+        indication = session.scalars(
+            select(models.Indication)
+            .options(selectinload(models.Indication.figures))
+            .where(
+                models.Indication.therapy_id == therapy_id,
+                models.Indication.condition_id == condition_id,
+            )
+            .execution_options(**fresh)
+        ).first()
+        return _dump(catalog_io.indication_entry(indication)) if indication else None
+    if kind == CONDITION:
+        condition = session.scalars(
+            select(models.Condition)
+            .options(selectinload(models.Condition.codes))
+            .where(models.Condition.id == entity_id)
+            .execution_options(**fresh)
+        ).first()
+        return _dump(catalog_io.condition_entry(condition)) if condition else None
+    if kind == SOURCE:
+        source = session.scalars(
+            select(models.Source).where(models.Source.id == entity_id).execution_options(**fresh)
+        ).first()
+        return _dump(catalog_io.source_entry(source)) if source else None
+    if kind == RISK_FACTORS:
+        factors = session.scalars(
+            select(models.RiskFactor).order_by(models.RiskFactor.id).execution_options(**fresh)
+        )
+        return [_dump(catalog_io.risk_factor_entry(r)) for r in factors]
+    if kind == OBSERVATION_CODES:
+        observations = session.scalars(
+            select(models.ObservationCode)
+            .order_by(models.ObservationCode.attribute)
+            .execution_options(**fresh)
+        )
+        return {r.attribute: _dump(catalog_io.observation_codes_entry(r)) for r in observations}
+    if kind == SCALES:
+        scales = session.get(models.ValueScales, 1, populate_existing=True)
+        return _dump(catalog_io.scales_entry(scales)) if scales else None
+    raise ValueError(f"unknown catalog entity kind {kind!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording a release
+# ---------------------------------------------------------------------------------------------
+
+
+def record_release(session: Session, *, version: int, whole_catalog: bool) -> int:
+    """Record the manifest of `version` (just flushed by the caller) as its changes.
+
+    Returns the number of entities whose content changed. `whole_catalog` after a full load
+    (its bulk deletes are invisible to the flush listener); the first release ever recorded is
+    also a whole one, so a database migrated with a catalog already in it starts a baseline.
+    """
+    session.flush()
+    touched: set[EntityKey] = session.info.pop(_TOUCHED, set())
+    has_baseline = session.scalar(select(models.CatalogRelease.version).limit(1)) is not None
+    if whole_catalog or not has_baseline:
+        current = split_catalog(catalog_io.export_catalog(session))
+        previous = _manifest_at(session, version - 1) if has_baseline else {}
+        keys: Iterable[EntityKey] = sorted(set(current) | set(previous))
+    else:
+        current = {key: _current_entity(session, key) for key in touched}
+        previous = _latest_digests(session, touched)
+        keys = sorted(touched)
+    changed = 0
+    known_blobs: set[str] = set()
+    for key in keys:
+        body = current.get(key)
+        text = canonical(body) if body is not None else None
+        digest = digest_of(text) if text is not None else None
+        if previous.get(key) == digest:
+            continue
+        if text is not None and digest is not None and digest not in known_blobs:
+            if session.get(models.CatalogBlob, digest) is None:
+                session.add(models.CatalogBlob(digest=digest, body=text))
+            known_blobs.add(digest)
+        session.add(
+            models.ReleaseEntry(kind=key[0], entity_id=key[1], version=version, digest=digest)
+        )
+        changed += 1
+    session.add(
+        models.CatalogRelease(version=version, changed=changed, recorded_at=datetime.now(UTC))
+    )
+    session.flush()
+    return changed
+
+
+def ensure_baseline(session: Session) -> None:
+    """Record the current version as a whole release if no release was ever recorded."""
+    if session.scalar(select(models.CatalogRelease.version).limit(1)) is not None:
+        return
+    version = session.scalar(select(func.max(models.CatalogVersion.version)))
+    if version is not None:
+        record_release(session, version=version, whole_catalog=True)
+
+
+def _latest_digests(session: Session, keys: set[EntityKey]) -> dict[EntityKey, str | None]:
+    found: dict[EntityKey, str | None] = {}
+    for chunk in _chunks(sorted(keys), 200):
+        rows = session.execute(
+            select(_ENTRY.kind, _ENTRY.entity_id, _ENTRY.digest)
+            .where(_keys_match(chunk))
+            .order_by(_ENTRY.version)
+        )
+        for kind, entity_id, digest in rows:
+            found[(kind, entity_id)] = digest  # ascending versions: the last one wins
+    return found
+
+
+def _keys_match(keys: list[EntityKey]) -> ColumnElement[bool]:
+    """`(kind = ? AND entity_id = ?) OR ...`: both databases search the primary key for each
+    (SQLite scans the whole table for a row-value `IN`, which grows with the catalog)."""
+    return or_(*(and_(_ENTRY.kind == kind, _ENTRY.entity_id == entity) for kind, entity in keys))
+
+
+def _manifest_at(session: Session, version: int) -> dict[EntityKey, str | None]:
+    latest = (
+        select(
+            models.ReleaseEntry.kind,
+            models.ReleaseEntry.entity_id,
+            func.max(models.ReleaseEntry.version).label("version"),
+        )
+        .where(models.ReleaseEntry.version <= version)
+        .group_by(models.ReleaseEntry.kind, models.ReleaseEntry.entity_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            models.ReleaseEntry.kind, models.ReleaseEntry.entity_id, models.ReleaseEntry.digest
+        ).join(
+            latest,
+            and_(
+                models.ReleaseEntry.kind == latest.c.kind,
+                models.ReleaseEntry.entity_id == latest.c.entity_id,
+                models.ReleaseEntry.version == latest.c.version,
+            ),
+        )
+    )
+    return {(kind, entity_id): digest for kind, entity_id, digest in rows}
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rebuilding a release
+# ---------------------------------------------------------------------------------------------
+
+
+def release_versions(session: Session) -> tuple[int, int] | None:
+    """The first and last catalog versions that can be rebuilt, or None."""
+    low, high = session.execute(
+        select(func.min(models.CatalogRelease.version), func.max(models.CatalogRelease.version))
+    ).one()
+    return (int(low), int(high)) if low is not None and high is not None else None
+
+
+def catalog_at(session: Session, version: int) -> CatalogFile:
+    """The catalog exactly as it was at `version`."""
+    if session.get(models.CatalogRelease, version) is None:
+        span = release_versions(session)
+        recorded = f"versions {span[0]} to {span[1]}" if span else "no versions yet"
+        raise ReleaseNotRecorded(
+            f"catalog version {version} has no recorded release ({recorded} can be rebuilt)"
+        )
+    manifest = {k: d for k, d in _manifest_at(session, version).items() if d is not None}
+    bodies: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(manifest.values())), 500):
+        for digest, body in session.execute(
+            select(models.CatalogBlob.digest, models.CatalogBlob.body).where(
+                models.CatalogBlob.digest.in_(chunk)
+            )
+        ):
+            bodies[digest] = body
+    return join_catalog({key: json.loads(bodies[digest]) for key, digest in manifest.items()})
+
+
+def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[EntityKey, Any]:
+    """Some entities exactly as they were at `version` (absent ones are left out).
+
+    For readers that need a few catalog records of the version a result names (the option
+    grid's wording) without rebuilding the whole release.
+    """
+    if session.get(models.CatalogRelease, version) is None:
+        raise ReleaseNotRecorded(f"catalog version {version} has no recorded release")
+    found: dict[EntityKey, Any] = {}
+    for chunk in _chunks(sorted(keys), 200):
+        rows = session.execute(
+            select(_ENTRY.kind, _ENTRY.entity_id, models.CatalogBlob.body)
+            .join(models.CatalogBlob, models.CatalogBlob.digest == _ENTRY.digest, isouter=True)
+            .where(_keys_match(chunk), _ENTRY.version <= version)
+            .order_by(_ENTRY.version)
+        )
+        for kind, entity_id, body in rows:  # ascending versions: the last one wins
+            if body is None:
+                found.pop((kind, entity_id), None)
+            else:
+                found[(kind, entity_id)] = body
+    return {key: json.loads(body) for key, body in found.items()}
+
+
+def entities_now(session: Session, keys: set[EntityKey]) -> dict[EntityKey, Any]:
+    """Some entities as they are in the database now (absent ones left out)."""
+    found = {key: _current_entity(session, key) for key in sorted(keys)}
+    return {key: body for key, body in found.items() if body is not None}
+
+
+def snapshot_of(catalog: CatalogFile, *, version: int) -> CatalogSnapshot:
+    """The engine snapshot of a catalog file as catalog version `version`.
+
+    Built through a private in-memory SQLite database with the live path's own loader and
+    reader, so a rebuilt release is scored exactly as the live catalog was.
+    """
+    from db.snapshot import load_snapshot  # db.snapshot imports db.versioning, which imports us
+
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    try:
+        models.Base.metadata.create_all(engine)
+        with sessionmaker(engine)() as session:
+            catalog_io.insert_catalog(session, catalog)
+            session.add(
+                models.CatalogVersion(
+                    version=version, created_at=datetime.now(UTC), actor="release", summary=""
+                )
+            )
+            session.flush()
+            return load_snapshot(session)
+    finally:
+        engine.dispose()
+
+
+def snapshot_at(session: Session, version: int) -> CatalogSnapshot:
+    return snapshot_of(catalog_at(session, version), version=version)

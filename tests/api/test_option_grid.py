@@ -1,0 +1,160 @@
+"""POST /v1/option-grid: the shape, citations and plain language for every condition."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.schemas.sdm import OptionGrid
+from api.sdm.grid import QUESTIONS, brief
+from db.catalog_file import SEED_CATALOG, load_catalog_file
+
+CONDITIONS = [
+    "pi",
+    "mmn",
+    "cidp",
+    "itp",
+    "ms",
+    "ms-relapse",
+    "ms-progressive",
+    "gbs",
+    "mg",
+    "mg-exacerbation",
+]
+NOT_IN_CATALOG = re.compile(
+    r"(not recorded|no figure|none listed|no cost figure|not described)", re.IGNORECASE
+)
+
+
+def _request(condition: str) -> dict[str, Any]:
+    return {"condition": condition, "patient": {"age_years": 45}, "preferences": {"region": "US"}}
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_every_option_answers_every_question_in_plain_cited_words(
+    client: TestClient, condition: str
+) -> None:
+    score = client.post("/v1/score", json=_request(condition)).json()
+    response = client.post("/v1/option-grid", json=_request(condition))
+    assert response.status_code == 200, response.text
+    grid = response.json()
+    assert OptionGrid.model_validate(grid).model_dump(mode="json") == grid
+    assert grid["catalog_version"] == score["catalog_version"]
+    assert grid["condition"]["id"] == condition
+    ranked = [o["therapy_id"] for o in score["ranked"]]
+    assert [o["therapy_id"] for o in grid["options"]] == ranked
+    assert [r["question"] for r in grid["rows"]] == [q for _, q in QUESTIONS]
+    known_sources = {s["id"] for s in client.get("/v1/sources").json()["items"]}
+    for row in grid["rows"]:
+        assert [c["therapy_id"] for c in row["cells"]] == ranked
+        for cell in row["cells"]:
+            text = cell["text"]
+            assert 0 < len(text.split()) <= 40, (row["question"], text)
+            # Readability: short sentences, no unexplained jargon markers from curator notes.
+            assert all(len(s.split()) <= 40 for s in _sentences(text))
+            assert "[K]" not in text
+            assert set(cell["sources"]) <= known_sources
+            if not NOT_IN_CATALOG.search(text):
+                assert cell["sources"], (row["question"], cell)
+
+
+def test_observation_is_a_column_where_the_catalog_offers_it(client: TestClient) -> None:
+    request = {
+        "condition": "itp",
+        "patient": {"age_years": 8, "platelet_count": 40},
+        "preferences": {"region": "US"},
+    }
+    ranked = [o["therapy_id"] for o in client.post("/v1/score", json=request).json()["ranked"]]
+    grid = client.post("/v1/option-grid", json=request).json()
+    assert "observation" in ranked
+    assert "observation" in [o["therapy_id"] for o in grid["options"]]
+    without = next(r for r in grid["rows"] if r["id"] == "without")
+    cell = next(c for c in without["cells"] if c["therapy_id"] == "observation")
+    assert "no new treatment" in cell["text"]
+
+
+def test_the_same_request_gives_the_same_bytes(client: TestClient) -> None:
+    first = client.post("/v1/option-grid", json=_request("cidp"))
+    second = client.post("/v1/option-grid", json=_request("cidp"))
+    assert first.content == second.content
+
+
+def test_bad_requests_are_problems(client: TestClient) -> None:
+    unknown = client.post("/v1/option-grid", json=_request("nope"))
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    invalid = client.post("/v1/option-grid", json={"condition": "cidp", "weights": {"x": 1}})
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("One. Two three. Four five six.", 3, "One. Two three."),
+        ("A very long first sentence here.", 3, "A very…"),
+        ("", 5, ""),
+    ],
+)
+def test_brief_keeps_whole_sentences(text: str, limit: int, expected: str) -> None:
+    assert brief(text, limit) == expected
+
+
+def _readability() -> Any:
+    """The catalog's own readability helper (tests/db/readability.py), loaded by path."""
+    path = Path(__file__).resolve().parent.parent / "db" / "readability.py"
+    spec = importlib.util.spec_from_file_location("tada_readability", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_grid_reads_at_the_option_grid_level(client: TestClient) -> None:
+    """Option Grids aim at a reading age of 12 or under: the median Flesch-Kincaid grade of the
+    cells stays at or below 8 (names count as one plain word, as in the catalog's own test)."""
+    readability = _readability()
+    grade, names = readability.grade, readability.names
+    catalog = load_catalog_file(SEED_CATALOG)
+    name_list = names(catalog)
+    grades: dict[str, list[float]] = {}
+    for condition in CONDITIONS:
+        grid = client.post("/v1/option-grid", json=_request(condition)).json()
+        for row in grid["rows"]:
+            for cell in row["cells"]:
+                grades.setdefault(row["id"], []).append(grade(cell["text"], name_list))
+    every = [g for row in grades.values() for g in row]
+    assert statistics.median(every) <= 8
+    for row_id in ("often", "onset", "chance", "cost", "without"):  # sentences TADA writes
+        assert statistics.median(grades[row_id]) <= 8, row_id
+
+
+def test_a_catalog_without_a_recorded_release_still_gets_its_grid(
+    client: TestClient, database_url: str
+) -> None:
+    """A database migrated with its catalog in it, served before any release was recorded."""
+    from sqlalchemy import text
+
+    from db.session import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM release_entries"))
+            connection.execute(text("DELETE FROM catalog_releases"))
+    finally:
+        engine.dispose()
+    response = client.post("/v1/option-grid", json=_request("cidp"))
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"][0]["cells"][0]["sources"]

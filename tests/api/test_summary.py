@@ -1,0 +1,92 @@
+"""POST /v1/summary: the printable summary as HTML and as a PDF from the same template."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+REQUEST: dict[str, Any] = {
+    "condition": "cidp",
+    "patient": {"age_years": 52, "prior_treatments": []},
+    "preferences": {"region": "US"},
+    "weights": {"efficacy": 9, "convenience": 7},
+}
+
+
+def _text(pdf: bytes) -> tuple[int, str]:
+    reader = PdfReader(io.BytesIO(pdf))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return len(reader.pages), " ".join(text.split())
+
+
+def test_the_html_summary_has_every_part(client: TestClient) -> None:
+    score = client.post("/v1/score", json=REQUEST).json()
+    body = {**REQUEST, "chosen_therapy_id": score["ranked"][0]["therapy_id"], "note": "Works."}
+    response = client.post("/v1/summary", json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert "@media print" in html
+    assert score["condition"]["name"] in html
+    for option in score["ranked"]:
+        assert option["name"] in html
+    for item in score["later"]:
+        assert item["name"] in html
+    assert "How well it works: 9 out of 10" in html
+    assert f"Catalog version {score['catalog_version']}" in html
+    assert html.count("it is not a recommendation") >= 2
+    assert "Option chosen: " + score["ranked"][0]["name"] in html
+    assert "Questions to ask your care team" in html
+    svgs = re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL)
+    assert svgs, "icon arrays are embedded inline"
+    for svg in svgs:
+        root = ET.fromstring(svg)
+        assert root.get("role") == "img"
+
+
+def test_the_pdf_has_every_option_on_at_most_two_pages(client: TestClient) -> None:
+    score = client.post("/v1/score", json=REQUEST).json()
+    response = client.post("/v1/summary", json=REQUEST, headers={"Accept": "application/pdf"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    pages, text = _text(response.content)
+    assert pages <= 2
+    for option in score["ranked"]:
+        assert option["name"] in text
+    assert "it is not a recommendation" in text
+
+
+@pytest.mark.parametrize("condition", ["pi", "itp", "ms", "gbs", "mg-exacerbation"])
+def test_typical_summaries_fit_two_pages(client: TestClient, condition: str) -> None:
+    request = {"condition": condition, "patient": {"age_years": 45, "prior_treatments": []}}
+    response = client.post("/v1/summary", json=request, headers={"Accept": "application/pdf"})
+    assert response.status_code == 200, response.text
+    pages, _ = _text(response.content)
+    assert pages <= 2
+
+
+def test_a_choice_outside_the_ranked_options_is_a_422_naming_them(client: TestClient) -> None:
+    ranked = [o["therapy_id"] for o in client.post("/v1/score", json=REQUEST).json()["ranked"]]
+    response = client.post("/v1/summary", json={**REQUEST, "chosen_therapy_id": "ocrelizumab"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["ranked"] == ranked
+
+
+def test_an_oversized_note_is_a_422(client: TestClient) -> None:
+    response = client.post("/v1/summary", json={**REQUEST, "note": "x" * 2001})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_catalog_text_is_escaped_in_the_page(client: TestClient) -> None:
+    response = client.post("/v1/summary", json={**REQUEST, "note": "<script>alert(1)</script>"})
+    assert response.status_code == 200
+    assert "<script>" not in response.text
+    assert "&lt;script&gt;" in response.text
