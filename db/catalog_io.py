@@ -8,8 +8,9 @@ so `load -> export` gives back an equivalent file (a test checks the round trip)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -184,15 +185,7 @@ def therapy_row(entry: TherapyEntry) -> Therapy:
 
 
 def adverse_effect_row(entry: AdverseEffectEntry, position: int) -> AdverseEffect:
-    return AdverseEffect(
-        position=position,
-        name=entry.name,
-        timing=entry.timing,
-        serious=entry.serious,
-        per_100=entry.per_100,
-        frequency=entry.frequency,
-        source_id=entry.source,
-    )
+    return AdverseEffect(position=position, **_columns(entry, source="source_id"))
 
 
 def risk_rule_row(entry: RiskRuleEntry) -> RiskRule:
@@ -216,27 +209,11 @@ def risk_rule_row(entry: RiskRuleEntry) -> RiskRule:
 
 
 def cost_row(entry: CostEntry) -> Cost:
-    return Cost(
-        condition_id=entry.condition,
-        amount=entry.amount,
-        currency=entry.currency,
-        basis=entry.basis.value,
-        region=entry.region,
-        year=entry.year,
-        note=entry.note,
-        source_id=entry.source,
-    )
+    return Cost(**_columns(entry, condition="condition_id", source="source_id"))
 
 
 def availability_row(entry: AvailabilityEntry) -> Availability:
-    return Availability(
-        region=entry.region,
-        status=entry.status.value,
-        lead_time_days=entry.lead_time_days,
-        as_of=entry.as_of,
-        note=entry.note,
-        source_id=entry.source,
-    )
+    return Availability(**_columns(entry, source="source_id"))
 
 
 def indication_row(entry: IndicationEntry) -> Indication:
@@ -349,29 +326,29 @@ def export_catalog(session: Session) -> CatalogFile:
     )
 
 
-def source_entry(row: Source) -> SourceEntry:
-    return SourceEntry(
-        id=row.id,
-        citation=row.citation,
-        year=row.year,
-        kind=row.kind,
-        identifier=row.identifier,
-        url=row.url,
-        verified=row.verified,
-        note=row.note,
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def _columns(record: BaseModel, **columns: str) -> dict[str, Any]:
+    """A record's fields as column values; `columns` maps the fields a row stores under another
+    name (e.g. `source="source_id"`). The inverse of `_record`."""
+    return {columns.get(name, name): getattr(record, name) for name in type(record).model_fields}
+
+
+def _record(record: type[Record], row: Any, **columns: str) -> Record:
+    """The record of a row whose columns carry the record's field names, but for `columns`
+    (field name -> column name, e.g. `source="source_id"`)."""
+    return record.model_validate(
+        {name: getattr(row, columns.get(name, name)) for name in record.model_fields}
     )
+
+
+def source_entry(row: Source) -> SourceEntry:
+    return _record(SourceEntry, row)
 
 
 def risk_factor_entry(row: RiskFactor) -> RiskFactorEntry:
-    return RiskFactorEntry(
-        id=row.id,
-        label=row.label,
-        description=row.description,
-        codes=row.codes,
-        implies=row.implies,
-        may_be=row.may_be,
-        check=row.check_fact,
-    )
+    return _record(RiskFactorEntry, row, check="check_fact")
 
 
 def observation_codes_entry(row: ObservationCode) -> ObservationCodes:
@@ -432,38 +409,15 @@ def therapy_entry(row: Therapy) -> TherapyEntry:
 
 
 def adverse_effect_entry(row: AdverseEffect) -> AdverseEffectEntry:
-    return AdverseEffectEntry(
-        name=row.name,
-        timing=row.timing,
-        serious=row.serious,
-        per_100=row.per_100,
-        frequency=row.frequency,
-        source=row.source_id,
-    )
+    return _record(AdverseEffectEntry, row, source="source_id")
 
 
 def cost_entry(row: Cost) -> CostEntry:
-    return CostEntry(
-        amount=row.amount,
-        currency=row.currency,
-        basis=row.basis,
-        region=row.region,
-        year=row.year,
-        condition=row.condition_id,
-        note=row.note,
-        source=row.source_id,
-    )
+    return _record(CostEntry, row, condition="condition_id", source="source_id")
 
 
 def availability_entry(row: Availability) -> AvailabilityEntry:
-    return AvailabilityEntry(
-        region=row.region,
-        status=row.status,
-        lead_time_days=row.lead_time_days,
-        as_of=row.as_of,
-        note=row.note,
-        source=row.source_id,
-    )
+    return _record(AvailabilityEntry, row, source="source_id")
 
 
 def risk_rule_entry(row: RiskRule) -> RiskRuleEntry:

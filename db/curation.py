@@ -14,7 +14,7 @@ once for all of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -83,7 +83,7 @@ class RecordExists(CurationError):
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Kind(Generic[Row, Entry]):
     """One catalog entity as curators change it.
 
@@ -94,12 +94,12 @@ class Kind(Generic[Row, Entry]):
     """
 
     name: str  # the audit log's entity name
-    label: str  # words for "no <label> <id>"
     model: type[Row]
     entry: type[Entry]
     to_row: Callable[[Entry], Row]
     to_entry: Callable[[Row], Entry]
     check: Callable[[Session, Entry, Row | None], None]
+    _: KW_ONLY
     load: Callable[[Session, Any], Row | None] | None = None  # default: by primary key
     fixed: Callable[[Row], dict[str, Any]] = lambda row: {}
     normalise: Callable[[dict[str, Any]], dict[str, Any]] = lambda changes: changes
@@ -111,7 +111,7 @@ class Kind(Generic[Row, Entry]):
         row = self.load(session, record_id) if self.load else session.get(self.model, record_id)
         if row is None:
             shown = f"'{record_id}'" if isinstance(record_id, str) else str(record_id)
-            raise RecordNotFound(f"no {self.label} {shown}")
+            raise RecordNotFound(f"no {self.name.replace('_', ' ')} {shown}")
         return row
 
 
@@ -474,84 +474,42 @@ def _therapy_cascade(session: Session, row: Therapy) -> dict[str, Any]:
 # The entities
 # ---------------------------------------------------------------------------------------------
 
-SOURCE: Kind[Source, SourceEntry] = Kind(
-    name="source",
-    label="source",
-    model=Source,
-    entry=SourceEntry,
-    to_row=catalog_io.source_row,
-    to_entry=catalog_io.source_entry,
-    check=_check_source,
-    fixed=lambda row: {"id": row.id},
-)
-CONDITION: Kind[Condition, ConditionEntry] = Kind(
-    name="condition",
-    label="condition",
-    model=Condition,
-    entry=ConditionEntry,
-    to_row=catalog_io.condition_row,
-    to_entry=catalog_io.condition_entry,
-    check=_check_condition,
-    load=get_condition,
-    fixed=lambda row: {"id": row.id},
-    apply=_apply_condition,
+
+def _same_id(row: Source | Condition | Therapy | RiskRule) -> dict[str, Any]:
+    return {"id": row.id}
+
+
+# name, row, record, record -> row, row -> record, checks; then what differs.
+SOURCE = Kind(
+    "source", Source, SourceEntry, catalog_io.source_row, catalog_io.source_entry,
+    _check_source, fixed=_same_id,
+)  # fmt: skip
+CONDITION = Kind(
+    "condition", Condition, ConditionEntry, catalog_io.condition_row, catalog_io.condition_entry,
+    _check_condition, load=get_condition, fixed=_same_id, apply=_apply_condition,
     cascaded=_condition_cascade,
-)
-THERAPY: Kind[Therapy, TherapyEntry] = Kind(
-    name="therapy",
-    label="therapy",
-    model=Therapy,
-    entry=TherapyEntry,
-    to_row=catalog_io.therapy_row,
-    to_entry=catalog_io.therapy_entry,
-    check=_check_therapy,
-    load=get_therapy,
-    fixed=lambda row: {"id": row.id},
-    apply=_apply_therapy,
+)  # fmt: skip
+THERAPY = Kind(
+    "therapy", Therapy, TherapyEntry, catalog_io.therapy_row, catalog_io.therapy_entry,
+    _check_therapy, load=get_therapy, fixed=_same_id, apply=_apply_therapy,
     cascaded=_therapy_cascade,
-)
-INDICATION: Kind[Indication, IndicationEntry] = Kind(
-    name="indication",
-    label="indication",
-    model=Indication,
-    entry=IndicationEntry,
-    to_row=catalog_io.indication_row,
-    to_entry=catalog_io.indication_entry,
-    check=_check_indication,
-    load=get_indication,
-    fixed=lambda row: {"therapy": row.therapy_id, "condition": row.condition_id},
+)  # fmt: skip
+INDICATION = Kind(
+    "indication", Indication, IndicationEntry, catalog_io.indication_row,
+    catalog_io.indication_entry, _check_indication, load=get_indication,
     apply=_apply_indication,
-)
-COST: Kind[Cost, CostEntry] = Kind(
-    name="cost",
-    label="cost",
-    model=Cost,
-    entry=CostEntry,
-    to_row=catalog_io.cost_row,
-    to_entry=catalog_io.cost_entry,
-    check=_check_child,
+    fixed=lambda row: {"therapy": row.therapy_id, "condition": row.condition_id},
+)  # fmt: skip
+COST = Kind(
+    "cost", Cost, CostEntry, catalog_io.cost_row, catalog_io.cost_entry, _check_child,
     child_of_therapy=True,
-)
-AVAILABILITY: Kind[Availability, AvailabilityEntry] = Kind(
-    name="availability",
-    label="availability",
-    model=Availability,
-    entry=AvailabilityEntry,
-    to_row=catalog_io.availability_row,
-    to_entry=catalog_io.availability_entry,
-    check=_check_child,
-    fixed=lambda row: {"region": row.region},
+)  # fmt: skip
+AVAILABILITY = Kind(
+    "availability", Availability, AvailabilityEntry, catalog_io.availability_row,
+    catalog_io.availability_entry, _check_child, fixed=lambda row: {"region": row.region},
     child_of_therapy=True,
-)
-RISK_RULE: Kind[RiskRule, RiskRuleEntry] = Kind(
-    name="risk_rule",
-    label="risk rule",
-    model=RiskRule,
-    entry=RiskRuleEntry,
-    to_row=catalog_io.risk_rule_row,
-    to_entry=catalog_io.risk_rule_entry,
-    check=_check_risk_rule,
-    fixed=lambda row: {"id": row.id},
-    normalise=_one_rule_form,
-    child_of_therapy=True,
-)
+)  # fmt: skip
+RISK_RULE = Kind(
+    "risk_rule", RiskRule, RiskRuleEntry, catalog_io.risk_rule_row, catalog_io.risk_rule_entry,
+    _check_risk_rule, fixed=_same_id, normalise=_one_rule_form, child_of_therapy=True,
+)  # fmt: skip

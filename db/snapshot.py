@@ -9,7 +9,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -154,16 +155,16 @@ def scales_from_params(params: dict[str, object]) -> Scales:
     )
 
 
+Value = TypeVar("Value")
+
+
+def _value(kind: type[Value], row: Any) -> Value:
+    """An engine value whose every field is a column of the row under the same name."""
+    return kind(**{f.name: getattr(row, f.name) for f in fields(cast(Any, kind))})
+
+
 def _source(row: models.Source) -> Source:
-    return Source(
-        id=row.id,
-        citation=row.citation,
-        year=row.year,
-        url=row.url,
-        identifier=row.identifier,
-        kind=row.kind,
-        verified=row.verified,
-    )
+    return _value(Source, row)
 
 
 def _therapy(row: models.Therapy) -> TherapyProfile:
@@ -249,29 +250,11 @@ def term_from_json(data: Any) -> Term:
 
 
 def _cost(row: models.Cost) -> Cost:
-    return Cost(
-        therapy_id=row.therapy_id,
-        amount=row.amount,
-        currency=row.currency,
-        basis=row.basis,
-        region=row.region,
-        year=row.year,
-        source_id=row.source_id,
-        condition_id=row.condition_id,
-        note=row.note,
-    )
+    return _value(Cost, row)
 
 
 def _availability(row: models.Availability) -> Availability:
-    return Availability(
-        therapy_id=row.therapy_id,
-        region=row.region,
-        status=row.status,
-        source_id=row.source_id,
-        lead_time_days=row.lead_time_days,
-        as_of=row.as_of,
-        note=row.note,
-    )
+    return _value(Availability, row)
 
 
 def _risk_rule(row: models.RiskRule) -> RiskRule:
@@ -294,12 +277,4 @@ def _risk_rule(row: models.RiskRule) -> RiskRule:
 
 
 def _adverse_effect(row: models.AdverseEffect) -> AdverseEffect:
-    return AdverseEffect(
-        therapy_id=row.therapy_id,
-        name=row.name,
-        serious=row.serious,
-        timing=row.timing,
-        source_id=row.source_id,
-        frequency=row.frequency,
-        per_100=row.per_100,
-    )
+    return _value(AdverseEffect, row)

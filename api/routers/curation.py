@@ -76,20 +76,22 @@ def changes_of(patch: BaseModel) -> dict[str, Any]:
     return changes
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Curated:
     """One catalog entity's curator routes: `POST collection`, `PATCH` and `DELETE item`."""
 
     name: str  # operation ids are create_<name>, update_<name>, delete_<name>
     kind: curation.Kind[Any, Any]
-    create_schema: type[BaseModel]
-    update_schema: type[BaseModel]
-    read_schema: type[BaseModel]
+    schemas: tuple[type[BaseModel], type[BaseModel], type[BaseModel]]  # create, update, read
     collection: str  # where records are created, e.g. /therapies/{therapy_id}/costs
     item: str  # the record, e.g. /costs/{cost_id}
     id_type: Any  # the item's path parameter type
     docs: tuple[str, str, str | None]  # create, update, delete (None: no delete)
     shape: Callable[[Session, Any], BaseModel] | None = None  # default: read_schema of the row
+
+    @property
+    def read_schema(self) -> type[BaseModel]:
+        return self.schemas[2]
 
     @property
     def id_name(self) -> str:
@@ -115,7 +117,7 @@ class Curated:
         _route(
             into,
             endpoint,
-            [_param("body", self.create_schema), *_common(), *parent],
+            [_param("body", self.schemas[0]), *_common(), *parent],
             path=self.collection,
             method="POST",
             name=f"create_{self.name}",
@@ -148,7 +150,7 @@ class Curated:
             endpoint,
             [
                 _param(self.id_name, self.id_type),
-                _param("body", self.update_schema),
+                _param("body", self.schemas[1]),
                 *_common(),
                 _param("if_match", IfMatch, default=None),
             ],
@@ -243,110 +245,51 @@ def _route(
 
 CURATED = [
     Curated(
-        name="source",
-        kind=curation.SOURCE,
-        create_schema=SourceCreate,
-        update_schema=SourceUpdate,
-        read_schema=SourceRead,
-        collection="/sources",
-        item="/sources/{source_id}",
-        id_type=str,
-        docs=(
-            "Add a source (citation) that catalog records can cite.",
-            "Change a source, e.g. mark a fact verified.",
-            None,
-        ),
+        "source", curation.SOURCE, (SourceCreate, SourceUpdate, SourceRead),
+        "/sources", "/sources/{source_id}", str,
+        ("Add a source (citation) that catalog records can cite.",
+         "Change a source, e.g. mark a fact verified.", None),
     ),
     Curated(
-        name="therapy",
-        kind=curation.THERAPY,
-        create_schema=TherapyCreate,
-        update_schema=TherapyUpdate,
-        read_schema=TherapyRead,
-        collection="/therapies",
-        item="/therapies/{therapy_id}",
-        id_type=str,
-        docs=(
-            "Add a therapy with its administration, adverse effects, rules, costs and "
-            "availability.",
-            "Change a therapy's own fields (its costs, rules... have their own endpoints).",
-            "Remove a therapy and everything recorded under it.",
-        ),
+        "therapy", curation.THERAPY, (TherapyCreate, TherapyUpdate, TherapyRead),
+        "/therapies", "/therapies/{therapy_id}", str,
+        ("Add a therapy with its administration, adverse effects, rules, costs and availability.",
+         "Change a therapy's own fields (its costs, rules... have their own endpoints).",
+         "Remove a therapy and everything recorded under it."),
         shape=therapy_read,
     ),
     Curated(
-        name="condition",
-        kind=curation.CONDITION,
-        create_schema=ConditionCreate,
-        update_schema=ConditionUpdate,
-        read_schema=ConditionRead,
-        collection="/conditions",
-        item="/conditions/{condition_id}",
-        id_type=str,
-        docs=(
-            "Add a condition with its codes.",
-            "Change a condition's name, summary, source or codes.",
-            "Remove a condition and its indications.",
-        ),
+        "condition", curation.CONDITION, (ConditionCreate, ConditionUpdate, ConditionRead),
+        "/conditions", "/conditions/{condition_id}", str,
+        ("Add a condition with its codes.", "Change a condition's name, summary, source or codes.",
+         "Remove a condition and its indications."),
         shape=condition_read,
     ),
     Curated(
-        name="indication",
-        kind=curation.INDICATION,
-        create_schema=IndicationCreate,
-        update_schema=IndicationUpdate,
-        read_schema=IndicationRead,
-        collection="/indications",
-        item="/indications/{indication_id}",
-        id_type=RowId,
-        docs=(
-            "Record where a therapy stands for a condition, with its evidence and source.",
-            "Change an indication (status, evidence, figures...).",
-            "Remove an indication.",
-        ),
+        "indication", curation.INDICATION, (IndicationCreate, IndicationUpdate, IndicationRead),
+        "/indications", "/indications/{indication_id}", RowId,
+        ("Record where a therapy stands for a condition, with its evidence and source.",
+         "Change an indication (status, evidence, figures...).", "Remove an indication."),
     ),
     Curated(
-        name="cost",
-        kind=curation.COST,
-        create_schema=CostCreate,
-        update_schema=CostUpdate,
-        read_schema=CostRead,
-        collection="/therapies/{therapy_id}/costs",
-        item="/costs/{cost_id}",
-        id_type=RowId,
-        docs=("Add a cost figure for a therapy.", "Change a cost figure.", "Remove a cost figure."),
+        "cost", curation.COST, (CostCreate, CostUpdate, CostRead),
+        "/therapies/{therapy_id}/costs", "/costs/{cost_id}", RowId,
+        ("Add a cost figure for a therapy.", "Change a cost figure.", "Remove a cost figure."),
     ),
     Curated(
-        name="availability",
-        kind=curation.AVAILABILITY,
-        create_schema=AvailabilityCreate,
-        update_schema=AvailabilityUpdate,
-        read_schema=AvailabilityRead,
-        collection="/therapies/{therapy_id}/availability",
-        item="/availability/{availability_id}",
-        id_type=RowId,
-        docs=(
-            "Record a therapy's availability in a region.",
-            "Change availability, e.g. mark a shortage.",
-            "Remove an availability record.",
-        ),
+        "availability", curation.AVAILABILITY,
+        (AvailabilityCreate, AvailabilityUpdate, AvailabilityRead),
+        "/therapies/{therapy_id}/availability", "/availability/{availability_id}", RowId,
+        ("Record a therapy's availability in a region.",
+         "Change availability, e.g. mark a shortage.", "Remove an availability record."),
     ),
     Curated(
-        name="risk_rule",
-        kind=curation.RISK_RULE,
-        create_schema=RiskRuleCreate,
-        update_schema=RiskRuleUpdate,
-        read_schema=RiskRuleRead,
-        collection="/therapies/{therapy_id}/risk-rules",
-        item="/risk-rules/{rule_id}",
-        id_type=str,
-        docs=(
-            "Add a machine-readable contraindication or caution.",
-            "Change a risk rule.",
-            "Remove a risk rule.",
-        ),
+        "risk_rule", curation.RISK_RULE, (RiskRuleCreate, RiskRuleUpdate, RiskRuleRead),
+        "/therapies/{therapy_id}/risk-rules", "/risk-rules/{rule_id}", str,
+        ("Add a machine-readable contraindication or caution.", "Change a risk rule.",
+         "Remove a risk rule."),
     ),
-]
+]  # fmt: skip
 
 for curated in CURATED:
     curated.include(router)
