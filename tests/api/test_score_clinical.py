@@ -352,10 +352,12 @@ def test_no_advice_wording_anywhere(client: TestClient) -> None:
             assert word not in text, (condition, word)
 
 
-def test_gbs_second_ivig_course_is_excluded_and_plasma_exchange_cautioned(
+def test_gbs_second_ivig_course_is_a_cited_caution_and_plasma_exchange_cautioned(
     client: TestClient,
 ) -> None:
-    """SID-GBS / EAN-PNS 2023: no second IVIG course; AAN: PE after IVIG is not better."""
+    """SID-GBS / EAN-PNS 2023: an early second IVIG course for poor prognosis is not
+    recommended, but re-treating a treatment-related fluctuation is accepted practice, so the
+    catalog cautions (with the source) rather than excluding; AAN: PE after IVIG is not better."""
     result = score(
         client,
         {
@@ -363,8 +365,16 @@ def test_gbs_second_ivig_course_is_excluded_and_plasma_exchange_cautioned(
             "patient": {"age_years": 50, "risk_factors": ["ivig_given_this_episode"]},
         },
     )
-    assert "ivig" not in ranked_ids(result)
-    assert excluded_reasons(result, "ivig")["repeat_course_not_recommended"]["source"]
+    cautions = {c["code"]: c for c in option(result, "ivig")["cautions"]}
+    caution = cautions["repeat_course_not_recommended"]
+    assert caution["source"] == "ean-pns-gbs-2023"
+    assert "SID-GBS" in caution["message"]
+    assert "fluctuation" in caution["message"]
+    first = score(client, {"condition": "gbs", "patient": {"age_years": 50}})
+    assert (
+        option(result, "ivig")["criteria"]["safety"]["value"]
+        < option(first, "ivig")["criteria"]["safety"]["value"]
+    )
     cautions = {c["code"] for c in option(result, "plasma-exchange")["cautions"]}
     assert "sequential_treatment_not_better" in cautions
 
