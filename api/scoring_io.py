@@ -13,13 +13,16 @@ import orjson
 
 from api.errors import InvalidInput, NotFound
 from api.schemas.score import ORDERING_BASIS, Coding, ScoreRequest, ScoreResponse
+from api.schemas.score import PriorTreatment as PriorTreatmentIn
 from scoring.errors import InvalidWeights
 from scoring.model import (
     CatalogSnapshot,
     Condition,
     Criterion,
+    OutcomeFigure,
     PatientCase,
     Preferences,
+    PriorTreatment,
     Reason,
     Result,
     Weights,
@@ -64,6 +67,7 @@ def case_from_request(
             ],
             vocabulary=sorted(snapshot.risk_factors),
         )
+    prior_treatments = _prior_treatments(patient.prior_treatments, snapshot)
     ratings = dict(DEFAULT_RATINGS)
     ratings.update({Criterion(name): value for name, value in request.weights.items()})
     if not any(ratings.values()):
@@ -82,6 +86,9 @@ def case_from_request(
         platelet_count=patient.platelet_count,
         igg_trough=patient.igg_trough,
         travel_hours=patient.travel_hours,
+        prior_treatments=prior_treatments,
+        phase=patient.phase,
+        antibody_status=patient.antibody_status,
     )
     preferences = Preferences(
         settings=frozenset(request.preferences.settings),
@@ -90,6 +97,50 @@ def case_from_request(
         urgent=request.preferences.urgent,
     )
     return case, preferences, Weights(ratings=ratings)
+
+
+def _prior_treatments(
+    given: list[PriorTreatmentIn] | None, snapshot: CatalogSnapshot
+) -> tuple[PriorTreatment, ...] | None:
+    """The stated history (None: unknown); a therapy id the catalog lacks is a 422 listing them."""
+    if given is None:
+        return None
+    known = {t.id for t in snapshot.therapies}
+    unknown = sorted({p.therapy_id for p in given} - known)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown therapy ids in prior_treatments: {unknown}. GET /v1/therapies lists the ids.",
+            errors=[
+                {
+                    "path": f"body/patient/prior_treatments/{i}/therapy_id",
+                    "message": f"unknown: {p.therapy_id}",
+                    "type": "enum",
+                }
+                for i, p in enumerate(given)
+                if p.therapy_id in unknown
+            ],
+            unknown_therapy_ids=unknown,
+        )
+    return tuple(PriorTreatment(p.therapy_id, p.outcome, p.ongoing) for p in given)
+
+
+def _figure(figure: OutcomeFigure) -> dict[str, Any]:
+    return {
+        "id": figure.id,
+        "measure": figure.measure,
+        "population": figure.population,
+        "events": figure.events,
+        "per": figure.per,
+        "comparator": (
+            {"label": figure.comparator or "comparison group", "events": figure.comparator_events}
+            if figure.comparator_events is not None
+            else None
+        ),
+        "time_frame": figure.time_frame,
+        "certainty": figure.certainty.value if figure.certainty else None,
+        "source": figure.source_id,
+        "higher_is_better": figure.higher_is_better,
+    }
 
 
 def _reason(reason: Reason, snapshot: CatalogSnapshot) -> dict[str, Any]:
@@ -137,6 +188,7 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
                     for e in option.evidence
                 ],
                 "outcomes": list(option.outcomes),
+                "outcome_figures": [_figure(f) for f in option.outcome_figures],
             }
             for option in result.ranked
         ],
@@ -162,6 +214,14 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
             ],
         },
         "unknown": list(result.unknown),
+        "later": [
+            {
+                "therapy_id": e.therapy_id,
+                "name": e.name,
+                "reasons": [_reason(r, snapshot) for r in e.reasons],
+            }
+            for e in result.later
+        ],
     }
 
 

@@ -14,16 +14,24 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from scoring.errors import InvalidRule
 from scoring.model import (
+    EXCLUDED_STATUSES,
+    AllOf,
+    AnyOf,
     AvailabilityStatus,
     CareSetting,
     Certainty,
+    Comparison,
     CostBasis,
     IndicationStatus,
     Operator,
     PatientAttribute,
+    Requirement,
     Severity,
+    Term,
 )
+from scoring.rules import check_term
 
 SEED_CATALOG = Path(__file__).parent / "catalog" / "seed.yaml"
 
@@ -85,6 +93,11 @@ class RiskFactorEntry(Strict):
     label: Text
     description: str | None = Field(default=None, max_length=1000)
     codes: list[Coding] = []
+    # What this factor says about others (e.g. hbv_positive implies hbv_resolved and may be
+    # hbv_active; a rule on hbv_active then asks for `check`: needs_check_hbv_status).
+    implies: list[Slug] = []
+    may_be: list[Slug] = []
+    check: Slug | None = None
 
 
 class ObservationCodes(Strict):
@@ -155,36 +168,113 @@ class AdverseEffectEntry(Strict):
     source: Slug
 
 
+class ComparisonEntry(Strict):
+    """One fact compared with a value (the rule language: docs/catalog-format.md)."""
+
+    attribute: Annotated[str, Field(max_length=40)]
+    operator: Operator
+    value: float | bool | str | list[str]
+
+
+class AllEntry(Strict):
+    all: list[TermEntry] = Field(min_length=1)
+
+
+class AnyEntry(Strict):
+    any: list[TermEntry] = Field(min_length=1)
+
+
+TermEntry = ComparisonEntry | AllEntry | AnyEntry
+
+
+def term_of(entry: TermEntry) -> Term:
+    """The engine's condition for a file condition; `ValueError` for an unknown fact."""
+    if isinstance(entry, AllEntry):
+        return AllOf(tuple(term_of(inner) for inner in entry.all))
+    if isinstance(entry, AnyEntry):
+        return AnyOf(tuple(term_of(inner) for inner in entry.any))
+    try:
+        attribute = PatientAttribute(entry.attribute)
+    except ValueError:
+        raise ValueError(
+            f"unknown fact '{entry.attribute}' (facts: "
+            + ", ".join(a.value for a in PatientAttribute)
+            + ")"
+        ) from None
+    value = tuple(entry.value) if isinstance(entry.value, list) else entry.value
+    return Comparison(attribute, entry.operator, value)
+
+
+def term_entry(term: Term) -> TermEntry:
+    if isinstance(term, AllOf):
+        return AllEntry(all=[term_entry(inner) for inner in term.terms])
+    if isinstance(term, AnyOf):
+        return AnyEntry(any=[term_entry(inner) for inner in term.terms])
+    value = list(term.value) if isinstance(term.value, tuple) else term.value
+    return ComparisonEntry(attribute=term.attribute.value, operator=term.operator, value=value)
+
+
+def term_factors(term: Term) -> list[str]:
+    """The risk factor ids a condition names."""
+    if isinstance(term, AllOf | AnyOf):
+        return [f for inner in term.terms for f in term_factors(inner)]
+    return [str(term.value)] if term.attribute is PatientAttribute.RISK_FACTOR else []
+
+
 class RiskRuleEntry(Strict):
+    """A rule: one comparison (`attribute`, `operator`, `value`) or a condition over several
+    facts (`when`: all / any of comparisons). Exactly one of the two forms."""
+
     id: Slug
     code: Slug
-    attribute: PatientAttribute
-    operator: Operator
-    value: float | bool | str
+    attribute: Annotated[str, Field(max_length=40)] | None = None
+    operator: Operator | None = None
+    value: float | bool | str | list[str] | None = None
+    when: TermEntry | None = None
     severity: Severity
     safety_penalty: Annotated[float, Field(ge=0, le=1)] = 0.0
+    ask_if_unknown: bool | None = None
     condition: Slug | None = None
     message: Text
+    curator_note: str | None = Field(default=None, max_length=4000)
     source: Slug
 
     @model_validator(mode="after")
-    def _operator_fits_attribute(self) -> RiskRuleEntry:
-        check_rule_shape(self.attribute, self.operator, self.value)
+    def _one_form(self) -> RiskRuleEntry:
+        simple = (self.attribute, self.operator, self.value)
+        if self.when is None and None in simple:
+            raise ValueError(
+                f"rule {self.id}: give `attribute`, `operator` and `value`, or a `when` condition"
+            )
+        if self.when is not None and any(x is not None for x in simple):
+            raise ValueError(f"rule {self.id}: give either a comparison or `when`, not both")
+        try:
+            check_term(self.term(), f"rule {self.id}")
+        except InvalidRule as exc:
+            raise ValueError(str(exc)) from None
+        except ValueError as exc:
+            raise ValueError(f"rule {self.id}: {exc}") from None
         return self
+
+    def term(self) -> Term:
+        if self.when is not None:
+            return term_of(self.when)
+        assert self.attribute is not None
+        assert self.operator is not None
+        assert self.value is not None
+        return term_of(
+            ComparisonEntry(attribute=self.attribute, operator=self.operator, value=self.value)
+        )
 
 
 def check_rule_shape(
     attribute: PatientAttribute, operator: Operator, value: float | bool | str
 ) -> None:
-    """Refuse rules the evaluator could never match (e.g. `egfr has 30`)."""
-    if attribute is PatientAttribute.RISK_FACTOR:
-        if operator is not Operator.HAS or not isinstance(value, str):
-            raise ValueError("a risk_factor rule uses operator 'has' with a risk factor id")
-    elif attribute is PatientAttribute.PREGNANT:
-        if operator is not Operator.EQ or not isinstance(value, bool):
-            raise ValueError("a pregnant rule uses operator 'eq' with true or false")
-    elif operator is Operator.HAS or isinstance(value, (bool, str)):
-        raise ValueError(f"a {attribute.value} rule compares a number (lt, le, gt, ge, eq)")
+    """Refuse a comparison the evaluator could never match (e.g. `egfr has 30`)."""
+    try:
+        check_term(Comparison(attribute, operator, value), "rule")
+    except InvalidRule as exc:
+        raise ValueError(str(exc)) from None
 
 
 class CostEntry(Strict):
@@ -225,16 +315,45 @@ class TherapyEntry(Strict):
     availability: list[AvailabilityEntry] = []
 
 
+class ComparatorEntry(Strict):
+    label: Text
+    events: Annotated[int, Field(ge=0, le=1000)]
+
+
 class FigureEntry(Strict):
-    outcome: Text
+    """An outcome figure: `events` people out of `per` (100, or 1,000 for rare events), whole
+    numbers, counted per person (`denominator: people`), over `time_frame`. `id` is a stable
+    slug other systems may keep (icon arrays, decision records)."""
+
+    id: Slug | None = None
+    measure: Text
     population: Text
-    time_horizon: Text
-    treated_per_100: Annotated[float, Field(ge=0, le=100)]
-    comparator: str | None = None
-    comparator_per_100: Annotated[float, Field(ge=0, le=100)] | None = None
+    time_frame: Text | None = None
+    events: Annotated[int, Field(ge=0, le=1000)]
+    per: Literal[100, 1000] = 100
+    denominator: Literal["people"] | None = None
+    comparator: ComparatorEntry | None = None
     higher_is_better: bool = True
+    certainty: Certainty | None = None
     uncertainty: str | None = None
+    curator_note: str | None = Field(default=None, max_length=4000)
     source: Slug
+
+
+PHASES = ("newly_diagnosed", "persistent", "chronic")
+
+
+class PlaceEntry(Strict):
+    """An indication's place: what must come before it, in which phases, and whether the
+    same therapy may be tried again after a poor response (docs/decisions/0004)."""
+
+    requires: Requirement = Requirement.NONE
+    therapies: list[Slug] = []
+    phases: list[Literal["newly_diagnosed", "persistent", "chronic"]] = []
+    retreatment: list[Literal["inadequate_response", "not_tolerated"]] = []
+    message: str | None = Field(default=None, max_length=1000)
+    source: Slug | None = None
+    curator_note: str | None = Field(default=None, max_length=4000)
 
 
 class IndicationEntry(Strict):
@@ -248,9 +367,52 @@ class IndicationEntry(Strict):
     sessions_per_month: NonNegative | None = None
     hours_per_session: NonNegative | None = None
     courses_per_year: NonNegative | None = None
-    note: str | None = Field(default=None, max_length=4000)
+    place: PlaceEntry | None = None
+    message: str | None = Field(default=None, max_length=1000)  # patient-facing
+    note: str | None = Field(default=None, max_length=4000)  # curator-only
     source: Slug
     figures: list[FigureEntry] = []
+
+
+def indication_problems(entry: IndicationEntry, therapy_ids: set[str] | None = None) -> list[str]:
+    """What makes an indication incoherent, each naming the record (empty: none)."""
+    where = f"indication {entry.therapy}/{entry.condition}"
+    problems: list[str] = []
+    place = entry.place
+    if place is None:
+        if entry.status not in EXCLUDED_STATUSES:
+            problems.append(f"{where}: no place (what must come before it); add `place:`")
+    else:
+        if place.requires in (Requirement.RESPONSE_TO, Requirement.ADD_ON_TO) and not (
+            place.therapies
+        ):
+            problems.append(
+                f"{where}: place requires {place.requires.value} but names no therapies"
+            )
+        if entry.therapy in place.therapies:
+            problems.append(f"{where}: place names the therapy itself")
+        if therapy_ids is not None:
+            for therapy in place.therapies:
+                if therapy not in therapy_ids:
+                    problems.append(f"{where}: place names unknown therapy '{therapy}'")
+    for position, figure in enumerate(entry.figures):
+        named = f"{where} figure {figure.id or position + 1} '{figure.measure}'"
+        if figure.id is None:
+            problems.append(f"{named}: no stable id")
+        if not figure.time_frame:
+            problems.append(f"{named}: no time frame")
+        if figure.denominator != "people":
+            problems.append(f"{named}: the denominator must be people (`denominator: people`)")
+        if figure.events > figure.per or (
+            figure.comparator is not None and figure.comparator.events > figure.per
+        ):
+            problems.append(f"{named}: more events than people ({figure.per})")
+    return problems
+
+
+AllEntry.model_rebuild()
+AnyEntry.model_rebuild()
+RiskRuleEntry.model_rebuild()
 
 
 class CatalogFile(Strict):
@@ -271,6 +433,15 @@ class CatalogFile(Strict):
         therapy_ids = _unique("therapy", [t.id for t in self.therapies], problems)
         factor_ids = _unique("risk factor", [f.id for f in self.risk_factors], problems)
         _unique("risk rule", [r.id for t in self.therapies for r in t.risk_rules], problems)
+        _unique(
+            "outcome figure id",
+            [f.id for i in self.indications for f in i.figures if f.id is not None],
+            problems,
+        )
+        for factor_entry in self.risk_factors:
+            for other in [*factor_entry.implies, *factor_entry.may_be]:
+                if other not in factor_ids:
+                    problems.append(f"risk factor {factor_entry.id}: unknown risk factor '{other}'")
         _unique(
             "indication",
             [f"{i.therapy}/{i.condition}" for i in self.indications],
@@ -303,8 +474,9 @@ class CatalogFile(Strict):
                 need_source(f"{where} risk rule {rule.id}", rule.source)
                 if rule.condition is not None and rule.condition not in condition_ids:
                     problems.append(f"risk rule {rule.id}: unknown condition '{rule.condition}'")
-                if rule.attribute is PatientAttribute.RISK_FACTOR and rule.value not in factor_ids:
-                    problems.append(f"risk rule {rule.id}: unknown risk factor '{rule.value}'")
+                for factor in term_factors(rule.term()):
+                    if factor not in factor_ids:
+                        problems.append(f"risk rule {rule.id}: unknown risk factor '{factor}'")
             for cost in therapy.costs:
                 need_source(f"{where} cost {cost.region}", cost.source)
                 if cost.condition is not None and cost.condition not in condition_ids:
@@ -320,8 +492,11 @@ class CatalogFile(Strict):
                 problems.append(f"{where}: unknown therapy")
             if indication.condition not in condition_ids:
                 problems.append(f"{where}: unknown condition")
+            problems.extend(indication_problems(indication, therapy_ids))
+            if indication.place is not None and indication.place.source is not None:
+                need_source(f"{where} place", indication.place.source)
             for figure in indication.figures:
-                need_source(f"{where} figure '{figure.outcome}'", figure.source)
+                need_source(f"{where} figure '{figure.measure}'", figure.source)
         if problems:
             raise ValueError("; ".join(problems))
         return self

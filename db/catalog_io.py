@@ -82,6 +82,9 @@ def replace_catalog(session: Session, catalog: CatalogFile, *, actor: str, summa
             label=f.label,
             description=f.description,
             codes=[c.model_dump(exclude_none=True) for c in f.codes],
+            implies=list(f.implies),
+            may_be=list(f.may_be),
+            check_fact=f.check,
         )
         for f in catalog.risk_factors
     )
@@ -189,12 +192,17 @@ def risk_rule_row(entry: RiskRuleEntry) -> RiskRule:
         id=entry.id,
         condition_id=entry.condition,
         code=entry.code,
-        attribute=entry.attribute.value,
-        operator=entry.operator.value,
+        attribute=entry.attribute,
+        operator=entry.operator.value if entry.operator is not None else None,
         value=entry.value,
+        condition_expr=(
+            entry.when.model_dump(mode="json", exclude_none=True) if entry.when else None
+        ),
+        ask_if_unknown=entry.ask_if_unknown,
         severity=entry.severity.value,
         safety_penalty=entry.safety_penalty,
         message=entry.message,
+        curator_note=entry.curator_note,
         source_id=entry.source,
     )
 
@@ -235,6 +243,12 @@ def indication_row(entry: IndicationEntry) -> Indication:
         sessions_per_month=entry.sessions_per_month,
         hours_per_session=entry.hours_per_session,
         courses_per_year=entry.courses_per_year,
+        place=(
+            entry.place.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+            if entry.place is not None
+            else None
+        ),
+        message=entry.message,
         note=entry.note,
         source_id=entry.source,
         figures=[figure_row(f, position) for position, f in enumerate(entry.figures)],
@@ -242,18 +256,46 @@ def indication_row(entry: IndicationEntry) -> Indication:
 
 
 def figure_row(entry: FigureEntry, position: int) -> OutcomeFigure:
+    assert entry.id is not None, "validated by db.catalog_file.indication_problems"
+    assert entry.time_frame is not None, "validated by db.catalog_file.indication_problems"
     return OutcomeFigure(
         position=position,
-        outcome=entry.outcome,
+        key=entry.id,
+        outcome=entry.measure,
         population=entry.population,
-        time_horizon=entry.time_horizon,
-        treated_per_100=entry.treated_per_100,
-        comparator=entry.comparator,
-        comparator_per_100=entry.comparator_per_100,
+        time_horizon=entry.time_frame,
+        events=entry.events,
+        per=entry.per,
+        comparator=entry.comparator.label if entry.comparator else None,
+        comparator_events=entry.comparator.events if entry.comparator else None,
         higher_is_better=entry.higher_is_better,
+        certainty=entry.certainty.value if entry.certainty else None,
         uncertainty=entry.uncertainty,
+        curator_note=entry.curator_note,
         source_id=entry.source,
     )
+
+
+def figure_entry(row: OutcomeFigure) -> dict[str, Any]:
+    return {
+        "id": row.key,
+        "measure": row.outcome,
+        "population": row.population,
+        "time_frame": row.time_horizon,
+        "events": row.events,
+        "per": row.per,
+        "denominator": "people",
+        "comparator": (
+            {"label": row.comparator or "comparison group", "events": row.comparator_events}
+            if row.comparator_events is not None
+            else None
+        ),
+        "higher_is_better": row.higher_is_better,
+        "certainty": row.certainty,
+        "uncertainty": row.uncertainty,
+        "curator_note": row.curator_note,
+        "source": row.source_id,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +345,15 @@ def export_catalog(session: Session) -> CatalogFile:
             for s in sources
         ],
         risk_factors=[
-            RiskFactorEntry(id=f.id, label=f.label, description=f.description, codes=f.codes)
+            RiskFactorEntry(
+                id=f.id,
+                label=f.label,
+                description=f.description,
+                codes=f.codes,
+                implies=f.implies,
+                may_be=f.may_be,
+                check=f.check_fact,
+            )
             for f in factors
         ],
         observation_codes={
@@ -398,18 +448,21 @@ def therapy_entry(row: Therapy) -> TherapyEntry:
 
 
 def risk_rule_entry(row: RiskRule) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "code": row.code,
-        "attribute": row.attribute,
-        "operator": row.operator,
-        "value": row.value,
-        "severity": row.severity,
-        "safety_penalty": row.safety_penalty,
-        "condition": row.condition_id,
-        "message": row.message,
-        "source": row.source_id,
-    }
+    entry: dict[str, Any] = {"id": row.id, "code": row.code}
+    if row.condition_expr is not None:
+        entry["when"] = row.condition_expr
+    else:
+        entry.update(attribute=row.attribute, operator=row.operator, value=row.value)
+    entry.update(
+        severity=row.severity,
+        safety_penalty=row.safety_penalty,
+        ask_if_unknown=row.ask_if_unknown,
+        condition=row.condition_id,
+        message=row.message,
+        curator_note=row.curator_note,
+        source=row.source_id,
+    )
+    return entry
 
 
 def indication_entry(row: Indication) -> IndicationEntry:
@@ -425,21 +478,10 @@ def indication_entry(row: Indication) -> IndicationEntry:
             "sessions_per_month": row.sessions_per_month,
             "hours_per_session": row.hours_per_session,
             "courses_per_year": row.courses_per_year,
+            "place": row.place,
+            "message": row.message,
             "note": row.note,
             "source": row.source_id,
-            "figures": [
-                {
-                    "outcome": f.outcome,
-                    "population": f.population,
-                    "time_horizon": f.time_horizon,
-                    "treated_per_100": f.treated_per_100,
-                    "comparator": f.comparator,
-                    "comparator_per_100": f.comparator_per_100,
-                    "higher_is_better": f.higher_is_better,
-                    "uncertainty": f.uncertainty,
-                    "source": f.source_id,
-                }
-                for f in row.figures
-            ],
+            "figures": [figure_entry(f) for f in row.figures],
         }
     )

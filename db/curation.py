@@ -25,6 +25,7 @@ from db.catalog_file import (
     RiskRuleEntry,
     SourceEntry,
     TherapyEntry,
+    term_factors,
 )
 from db.models import (
     Availability,
@@ -339,7 +340,7 @@ def _check_therapy_refs(session: Session, entry: TherapyEntry) -> None:
     _require(
         session,
         RiskFactor,
-        {str(r.value) for r in entry.risk_rules if r.attribute.value == "risk_factor"},
+        {f for r in entry.risk_rules for f in term_factors(r.term())},
         "risk factor",
     )
 
@@ -779,8 +780,7 @@ def create_risk_rule(
 ) -> RiskRule:
     if session.get(RiskRule, entry.id) is not None:
         raise RecordExists(f"risk rule '{entry.id}' already exists")
-    if entry.attribute.value == "risk_factor":
-        _require(session, RiskFactor, {str(entry.value)}, "risk factor")
+    _require(session, RiskFactor, set(term_factors(entry.term())), "risk factor")
     row = _child_create(
         session,
         actor=actor,
@@ -803,9 +803,18 @@ def update_risk_rule(
 ) -> RiskRule:
     row = session.get(RiskRule, rule_id)
     current = catalog_io.risk_rule_entry(row) if row else {}
+    # A rule is one comparison or a `when` condition: a change to one form drops the other.
+    if changes.get("when") is not None:
+        changes = {**changes, "attribute": None, "operator": None, "value": None}
+    elif any(changes.get(k) is not None for k in ("attribute", "operator", "value")):
+        changes = {**changes, "when": None}
     merged = {**current, **changes, "id": rule_id}
-    if merged.get("attribute") == "risk_factor":
-        _require(session, RiskFactor, {str(merged.get("value"))}, "risk factor")
+    if row is not None:
+        try:
+            factors = term_factors(RiskRuleEntry.model_validate(merged).term())
+        except ValueError:
+            factors = []  # the update below reports the invalid rule
+        _require(session, RiskFactor, set(factors), "risk factor")
     updated = _child_update(
         session,
         actor=actor,

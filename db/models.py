@@ -70,6 +70,10 @@ class RiskFactor(Base):
     label: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # What the factor says about others (see db.catalog_file.RiskFactorEntry).
+    implies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    may_be: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    check_fact: Mapped[str | None] = mapped_column(String(SLUG))
 
 
 class ObservationCode(Base):
@@ -203,12 +207,17 @@ class RiskRule(Base):
     therapy_id: Mapped[str] = _therapy_fk()
     condition_id: Mapped[str | None] = _condition_fk(nullable=True)
     code: Mapped[str] = mapped_column(String(SLUG))
-    attribute: Mapped[str] = mapped_column(String(40))
-    operator: Mapped[str] = mapped_column(String(8))
-    value: Mapped[Any] = mapped_column(JSON)
+    # One comparison (attribute, operator, value), or a condition over several facts in
+    # `condition_expr` (the file's `when`), never both.
+    attribute: Mapped[str | None] = mapped_column(String(40))
+    operator: Mapped[str | None] = mapped_column(String(8))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    condition_expr: Mapped[Any] = mapped_column(JSON, nullable=True)
+    ask_if_unknown: Mapped[bool | None] = mapped_column(Boolean)
     severity: Mapped[str] = mapped_column(String(10))
     safety_penalty: Mapped[float] = mapped_column(Float, default=0)
     message: Mapped[str] = mapped_column(Text)
+    curator_note: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[str] = _source_fk()
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -271,7 +280,10 @@ class Indication(Base):
     sessions_per_month: Mapped[float | None] = mapped_column(Float)
     hours_per_session: Mapped[float | None] = mapped_column(Float)
     courses_per_year: Mapped[float | None] = mapped_column(Float)
-    note: Mapped[str | None] = mapped_column(Text)
+    # The place (db.catalog_file.PlaceEntry as JSON); NULL only for excluded statuses.
+    place: Mapped[Any] = mapped_column(JSON, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text)  # patient-facing
+    note: Mapped[str | None] = mapped_column(Text)  # curator-only
     source_id: Mapped[str] = _source_fk()
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -290,15 +302,30 @@ class OutcomeFigure(Base):
         Integer, ForeignKey("indications.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
-    outcome: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(SLUG), unique=True)  # the file's stable `id`
+    outcome: Mapped[str] = mapped_column(Text)  # the file's `measure`
     population: Mapped[str] = mapped_column(Text)
-    time_horizon: Mapped[str] = mapped_column(Text)
-    treated_per_100: Mapped[float] = mapped_column(Float)
+    time_horizon: Mapped[str] = mapped_column(Text)  # the file's `time_frame`
+    events: Mapped[int] = mapped_column(Integer)
+    per: Mapped[int] = mapped_column(Integer)
     comparator: Mapped[str | None] = mapped_column(Text)
-    comparator_per_100: Mapped[float | None] = mapped_column(Float)
+    comparator_events: Mapped[int | None] = mapped_column(Integer)
     higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    certainty: Mapped[str | None] = mapped_column(String(10))
     uncertainty: Mapped[str | None] = mapped_column(Text)
+    curator_note: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[str] = _source_fk()
+
+    @property
+    def treated_per_100(self) -> float:
+        """Kept for readers of the first API: events on a denominator of 100."""
+        return self.events * 100 / self.per
+
+    @property
+    def comparator_per_100(self) -> float | None:
+        if self.comparator_events is None:
+            return None
+        return self.comparator_events * 100 / self.per
 
 
 class CatalogVersion(Base):

@@ -6,6 +6,8 @@ This is the only place ORM rows become engine values. It runs once per catalog v
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -13,23 +15,31 @@ from db import models
 from db.versioning import current_version
 from scoring.model import (
     AdverseEffect,
+    AllOf,
+    AnyOf,
     Availability,
     AvailabilityStatus,
     CareSetting,
     CatalogSnapshot,
     Certainty,
+    Comparison,
     Condition,
     Cost,
     CostBasis,
+    FactorMeaning,
     Indication,
     IndicationStatus,
     Operator,
     OutcomeFigure,
     PatientAttribute,
+    Place,
+    PriorOutcome,
+    Requirement,
     RiskRule,
     Scales,
     Severity,
     Source,
+    Term,
     TherapyProfile,
 )
 
@@ -63,7 +73,7 @@ def load_snapshot(session: Session) -> CatalogSnapshot:
         .order_by(models.Indication.therapy_id, models.Indication.condition_id)
     ).all()
     sources = session.scalars(select(models.Source).order_by(models.Source.id)).all()
-    factors = session.scalars(select(models.RiskFactor.id).order_by(models.RiskFactor.id)).all()
+    factors = session.scalars(select(models.RiskFactor).order_by(models.RiskFactor.id)).all()
 
     return CatalogSnapshot(
         version=version,
@@ -79,7 +89,14 @@ def load_snapshot(session: Session) -> CatalogSnapshot:
         adverse_effects=tuple(_adverse_effect(e) for t in therapies for e in t.adverse_effects),
         sources={s.id: _source(s) for s in sources},
         scales=scales_from_params(scales_row.params),
-        risk_factors=frozenset(factors),
+        risk_factors=frozenset(f.id for f in factors),
+        factor_meanings={
+            f.id: FactorMeaning(
+                implies=tuple(f.implies or ()), may_be=tuple(f.may_be or ()), check=f.check_fact
+            )
+            for f in factors
+            if f.implies or f.may_be
+        },
     )
 
 
@@ -160,19 +177,52 @@ def _indication(row: models.Indication) -> Indication:
         courses_per_year=row.courses_per_year,
         figures=tuple(
             OutcomeFigure(
-                outcome=f.outcome,
+                id=f.key,
+                measure=f.outcome,
                 population=f.population,
-                time_horizon=f.time_horizon,
-                treated_per_100=f.treated_per_100,
+                time_frame=f.time_horizon,
+                events=f.events,
+                per=f.per,
                 source_id=f.source_id,
                 comparator=f.comparator,
-                comparator_per_100=f.comparator_per_100,
+                comparator_events=f.comparator_events,
                 higher_is_better=f.higher_is_better,
+                certainty=Certainty(f.certainty) if f.certainty else None,
                 uncertainty=f.uncertainty,
             )
             for f in row.figures
         ),
         note=row.note,
+        place=place_from_json(row.place),
+        message=row.message,
+    )
+
+
+def place_from_json(data: Any) -> Place:
+    """An indication's place from its JSON column (`db.catalog_file.PlaceEntry` fields)."""
+    if not data:
+        return Place()
+    return Place(
+        requires=Requirement(data.get("requires", "none")),
+        therapies=tuple(data.get("therapies", ())),
+        phases=tuple(data.get("phases", ())),
+        retreatment=tuple(PriorOutcome(o) for o in data.get("retreatment", ())),
+        message=data.get("message"),
+        source_id=data.get("source"),
+    )
+
+
+def term_from_json(data: Any) -> Term:
+    """A rule condition from its JSON column (`db.catalog_file.TermEntry` fields)."""
+    if "all" in data:
+        return AllOf(tuple(term_from_json(inner) for inner in data["all"]))
+    if "any" in data:
+        return AnyOf(tuple(term_from_json(inner) for inner in data["any"]))
+    value = data["value"]
+    return Comparison(
+        PatientAttribute(data["attribute"]),
+        Operator(data["operator"]),
+        tuple(value) if isinstance(value, list) else value,
     )
 
 
@@ -207,14 +257,17 @@ def _risk_rule(row: models.RiskRule) -> RiskRule:
         id=row.id,
         therapy_id=row.therapy_id,
         code=row.code,
-        attribute=PatientAttribute(row.attribute),
-        operator=Operator(row.operator),
-        value=row.value,
+        when=term_from_json(
+            row.condition_expr
+            if row.condition_expr is not None
+            else {"attribute": row.attribute, "operator": row.operator, "value": row.value}
+        ),
         severity=Severity(row.severity),
         message=row.message,
         source_id=row.source_id,
         condition_id=row.condition_id,
         safety_penalty=row.safety_penalty,
+        ask_if_unknown=row.ask_if_unknown,
     )
 
 

@@ -78,7 +78,7 @@ RESTRICTED_PLACE: dict[IndicationStatus, str] = {
     ),
     IndicationStatus.EXCEPTIONAL: "Guidelines name this only for exceptional cases.",
     IndicationStatus.INVESTIGATIONAL: (
-        "This use is investigational or off-label: the evidence for it is limited."
+        "This use is still being studied or is off-label. The evidence for it is limited."
     ),
 }
 
@@ -99,8 +99,8 @@ SAFETY_DATA_MISSING = Reason(
 )
 BURDEN_UNKNOWN = Reason(
     "burden_unknown",
-    "The catalog does not yet record how often or how long this therapy is given, so its "
-    "time burden is shown as a middle value.",
+    "The catalog does not yet say how often or how long it is given. So its time burden is "
+    "shown as a middle value.",
     None,
 )
 
@@ -236,15 +236,7 @@ def safety(
             - share * ratio(serious, scales.serious_per_100_worst)
             - (1.0 - share) * ratio(common, scales.common_per_100_worst)
         )
-        parts = [
-            f"Serious adverse effects: about {number(serious)} in 100 in total "
-            f"(the scale's worst is {number(scales.serious_per_100_worst)}); other adverse "
-            f"effects: about {number(common)} in 100 (worst {number(scales.common_per_100_worst)})."
-        ]
-        if uncounted:
-            parts.append(
-                f"{uncounted} listed effect(s) have no known frequency and are not counted."
-            )
+        parts = _harm_words(adverse_effects, serious, common, scales)
     value = clamp(base - penalty)
     if cautioning_rules:
         codes = ", ".join(rule.code for rule in cautioning_rules)
@@ -253,6 +245,37 @@ def safety(
         rule.source_id for rule in cautioning_rules
     )
     return PartialValue(value, " ".join(parts), cautions, sources)
+
+
+def _harm_words(
+    adverse_effects: tuple[AdverseEffect, ...], serious: float, common: float, scales: Scales
+) -> list[str]:
+    """The side effects in plain words. A serious harm without a known rate is named, never
+    shown as "0 in 100"; a count is only given where rates are known."""
+    counted_serious = any(e.serious and e.per_100 is not None for e in adverse_effects)
+    unrated_serious = [e.name for e in adverse_effects if e.serious and e.per_100 is None]
+    unrated_other = sum(1 for e in adverse_effects if not e.serious and e.per_100 is None)
+    parts: list[str] = []
+    if counted_serious:
+        parts.append(
+            f"Serious side effects: about {number(serious)} in 100 in all (the scale's worst "
+            f"is {number(scales.serious_per_100_worst)})."
+        )
+    if unrated_serious:
+        parts.append(
+            "Serious side effects with no known rate (not counted): "
+            + "; ".join(unrated_serious)
+            + "."
+        )
+    if not counted_serious and not unrated_serious:
+        parts.append("No serious side effects are listed.")
+    parts.append(
+        f"Other side effects: about {number(common)} in 100 (the worst is "
+        f"{number(scales.common_per_100_worst)})."
+    )
+    if unrated_other:
+        parts.append(f"{unrated_other} other listed effect(s) have no known rate; not counted.")
+    return parts
 
 
 # --------------------------------------------------------------------------------------------

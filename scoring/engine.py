@@ -19,8 +19,7 @@ same result, byte for byte once serialised.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from scoring.criteria import (
@@ -31,12 +30,25 @@ from scoring.criteria import (
     convenience,
     cost,
     efficacy,
-    number,
     onset,
     safety,
 )
 from scoring.errors import UnknownCondition
-from scoring.exclusions import ATTRIBUTE_WORDS, STATUS_SENTENCES, _settings
+from scoring.exclusions import (
+    BUDGET_UNCHECKED,
+    NO_INDICATION,
+    care_setting_reason,
+    history_check,
+    home_caution,
+    later_reason,
+    needs_check,
+    over_budget_reason,
+    phase_check,
+    phase_reason,
+    prior_reason,
+    status_reason,
+    unavailable_reason,
+)
 from scoring.facts import SnapshotIndex, TherapyFacts
 from scoring.frequencies import statement
 from scoring.methods import topsis_closeness, vector_normalise
@@ -47,25 +59,27 @@ from scoring.model import (
     CareSetting,
     CatalogSnapshot,
     Citation,
+    Comparison,
     Criterion,
     CriterionScore,
     Exclusion,
+    Indication,
     Method,
     Operator,
-    PatientAttribute,
+    OutcomeFigure,
     PatientCase,
     Preferences,
+    PriorOutcome,
     RankedOption,
     Reason,
+    Requirement,
     Result,
-    RiskRule,
-    Severity,
     Stability,
     WeightRange,
     Weights,
 )
 from scoring.precision import fixed, fixed_all
-from scoring.rules import _COMPARE, evaluate
+from scoring.rules import CompiledRule, Facts, missing
 from scoring.stability import stability, weighted_sum_bounds
 from scoring.weights import normalise
 
@@ -110,81 +124,6 @@ class _Shown:
         )
 
 
-# How a rule is evaluated (see `_CompiledRule`).
-_HAS, _NUMBER, _YES_NO, _GENERIC = 0, 1, 2, 3
-
-
-@dataclass(frozen=True, slots=True)
-class _CompiledRule:
-    """A risk rule checked once against the vocabulary of `scoring.rules.evaluate`, so that a
-    case only does the comparison. A rule outside that vocabulary is `_GENERIC` and goes
-    through `evaluate` itself, which raises exactly as it always did."""
-
-    rule: RiskRule
-    position: int  # in the therapy's rules: the key of the safety memo
-    kind: int
-    field: str
-    value: float | bool | str
-    compare: Callable[[float, float], bool] | None
-    absolute: bool
-    exclusion: Reason  # the reason when an absolute rule applies
-    check: Reason  # the caution when an absolute rule's attribute is unknown
-
-    @classmethod
-    def build(cls, rule: RiskRule, position: int) -> _CompiledRule:
-        attribute = rule.attribute
-        value = rule.value
-        if attribute is PatientAttribute.RISK_FACTOR:
-            ok = rule.operator is Operator.HAS and isinstance(value, str)
-            kind = _HAS if ok else _GENERIC
-        elif rule.operator is Operator.HAS:
-            kind = _GENERIC
-        elif isinstance(value, bool):
-            kind = _YES_NO if rule.operator is Operator.EQ else _GENERIC
-        elif isinstance(value, str):
-            kind = _GENERIC
-        elif rule.operator in _COMPARE:
-            kind = _NUMBER
-        else:
-            kind = _GENERIC
-        return cls(
-            rule,
-            position,
-            kind,
-            attribute.value,
-            value,
-            _COMPARE.get(rule.operator),
-            rule.severity is Severity.ABSOLUTE,
-            Reason(rule.code, rule.message, rule.source_id),
-            Reason(
-                f"needs_check_{attribute.value}",
-                f"Not known for this patient: {ATTRIBUTE_WORDS[attribute]}. "
-                f"A contraindication for this therapy depends on it: {rule.message}",
-                rule.source_id,
-            ),
-        )
-
-    def applies(self, case: PatientCase) -> bool | None:
-        """`scoring.rules.evaluate(self.rule, case)`, without re-checking the rule's shape."""
-        kind = self.kind
-        if kind == _HAS:
-            return self.value in case.risk_factors
-        if kind == _GENERIC:
-            return evaluate(self.rule, case)
-        observed = getattr(case, self.field)
-        if observed is None:
-            return None
-        if kind == _NUMBER:
-            if isinstance(observed, bool):
-                return evaluate(self.rule, case)  # a yes/no fact compared with a number: raises
-            assert self.compare is not None
-            assert not isinstance(self.value, str)
-            return self.compare(observed, self.value)
-        if isinstance(observed, bool):
-            return observed == self.value
-        return evaluate(self.rule, case)
-
-
 def _citations(source_ids: Iterable[str], snapshot: CatalogSnapshot) -> tuple[Citation, ...]:
     citations: list[Citation] = []
     for source_id in sorted(source_ids):
@@ -227,12 +166,13 @@ class _Prepared:
     therapy_id: str
     name: str
     annual: AnnualCost | None
-    # The rules split by how they are read: `has` rules on a risk factor (most of them) are
-    # decided by set membership alone and are skipped together when the patient has none of
-    # their factors; every other rule is evaluated one by one.
-    scalar_rules: tuple[_CompiledRule, ...]
-    factor_rules: tuple[_CompiledRule, ...]
+    # The rules split by how they are read: a rule that is one `has` on a risk factor (most of
+    # them) is decided by set membership alone, and they are skipped together when the patient
+    # has none of their factors; every other rule runs its compiled condition.
+    scalar_rules: tuple[CompiledRule, ...]
+    factor_rules: tuple[CompiledRule, ...]
     factors: frozenset[str]
+    place: _Place
     applicability: tuple[Reason, ...]  # no_indication / an excluded status
     unavailable: tuple[Reason, ...]  # unavailable_in_region
     always_excluded: bool  # either of the two above: excluded whatever the patient
@@ -247,6 +187,7 @@ class _Prepared:
     source_ids: frozenset[str]
     citations: tuple[Citation, ...]
     outcomes: tuple[str, ...]
+    figures: tuple[OutcomeFigure, ...]
     snapshot: CatalogSnapshot
     # (urgent) -> the deduplicated cautions of the static partials
     static_cautions: tuple[tuple[Reason, ...], tuple[Reason, ...]] = ((), ())
@@ -287,7 +228,7 @@ class _Prepared:
                 self.setting_fits[wanted] = fit
         return fit
 
-    def cautioned_safety(self, cautioning: list[_CompiledRule]) -> _Shown:
+    def cautioned_safety(self, cautioning: list[CompiledRule]) -> _Shown:
         """Safety lowered by the relative rules that apply, keyed by which rules they are."""
         key = tuple(c.position for c in cautioning)
         shown = self.safeties.get(key)
@@ -325,10 +266,143 @@ class _Prepared:
         return evidence
 
 
-def _prepare(facts: TherapyFacts, region: str, snapshot: CatalogSnapshot) -> _Prepared:
+def _is_one_factor(compiled: CompiledRule) -> bool:
+    when = compiled.rule.when
+    return isinstance(when, Comparison) and when.operator is Operator.HAS
+
+
+def _factor(compiled: CompiledRule) -> str:
+    when = compiled.rule.when
+    assert isinstance(when, Comparison)
+    return str(when.value)
+
+
+_NOT_HISTORY_BOUND = 0  # a place that needs nothing before it
+_MET, _UNMET, _OPEN = 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """An indication's place, read for the engine: what must come before, in which phases, and
+    the reasons already worded (`scoring.exclusions`)."""
+
+    requires: Requirement
+    before: frozenset[str]  # the therapies the requirement names (first-line ones resolved)
+    phases: frozenset[str]
+    retreatment: frozenset[PriorOutcome]
+    later: Reason | None
+    history_check: Reason | None
+    wrong_phase: Reason | None
+    phase_check: Reason | None
+    prior: dict[PriorOutcome, Reason]
+
+    @classmethod
+    def of(
+        cls,
+        indication: Indication | None,
+        first_line: frozenset[str],
+        names: dict[str, str],
+        therapy_source: str,
+    ) -> _Place:
+        if indication is None:
+            return _NO_PLACE
+        place = indication.place
+        source = place.source_id or indication.source_id
+        before = frozenset(place.therapies)
+        if place.requires is Requirement.INADEQUATE_FIRST_LINE and not before:
+            before = first_line - {indication.therapy_id}
+        bound = place.requires is not Requirement.NONE
+        return cls(
+            place.requires,
+            before,
+            frozenset(place.phases),
+            frozenset(place.retreatment),
+            later_reason(indication, names) if bound else None,
+            history_check(indication, names) if bound else None,
+            phase_reason(indication) if place.phases else None,
+            phase_check(indication) if place.phases else None,
+            _prior_reasons(source),
+        )
+
+    def prerequisite(self, history: _History | None) -> int:
+        """`_MET`, `_UNMET`, or `_OPEN` (history unknown, or the prerequisite given with its
+        outcome unknown); `_NOT_HISTORY_BOUND` for a place that needs nothing before it."""
+        requires = self.requires
+        if requires is Requirement.NONE:
+            return _NOT_HISTORY_BOUND
+        if history is None:
+            return _OPEN
+        if requires is Requirement.ADD_ON_TO:
+            return _MET if not self.before.isdisjoint(history.ongoing) else _UNMET
+        wanted = _RESPONDED if requires is Requirement.RESPONSE_TO else _FAILED
+        state = _UNMET
+        for therapy_id in self.before & history.given.keys():
+            outcomes = history.given[therapy_id]
+            if not outcomes.isdisjoint(wanted):
+                return _MET
+            if None in outcomes:
+                state = _OPEN
+        return state
+
+
+def _prior_reasons(source_id: str | None) -> dict[PriorOutcome, Reason]:
+    return {
+        outcome: prior_reason(outcome, source_id)
+        for outcome in (PriorOutcome.INADEQUATE_RESPONSE, PriorOutcome.NOT_TOLERATED)
+    }
+
+
+# The place of a therapy with no indication for the condition: excluded whatever the history.
+_NO_PLACE = _Place(
+    Requirement.NONE, frozenset(), frozenset(), frozenset(), None, None, None, None, {}
+)
+_RESPONDED: frozenset[PriorOutcome | None] = frozenset({PriorOutcome.RESPONDED})
+_FAILED: frozenset[PriorOutcome | None] = frozenset(
+    {PriorOutcome.INADEQUATE_RESPONSE, PriorOutcome.NOT_TOLERATED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _History:
+    """A case's stated treatment history: per therapy the outcomes given, and what is ongoing."""
+
+    given: dict[str, frozenset[PriorOutcome | None]]
+    ongoing: frozenset[str]
+
+    @classmethod
+    def of(cls, case: PatientCase) -> _History | None:
+        if case.prior_treatments is None:
+            return None
+        given: dict[str, set[PriorOutcome | None]] = {}
+        for prior in case.prior_treatments:
+            given.setdefault(prior.therapy_id, set()).add(prior.outcome)
+        return cls(
+            {therapy_id: frozenset(outcomes) for therapy_id, outcomes in given.items()},
+            frozenset(p.therapy_id for p in case.prior_treatments if p.ongoing),
+        )
+
+    def failed(self, therapy_id: str, place: _Place) -> PriorOutcome | None:
+        """The prior outcome that rules the therapy out (not tolerated first), if any."""
+        outcomes = self.given.get(therapy_id)
+        if not outcomes:
+            return None
+        for outcome in (PriorOutcome.NOT_TOLERATED, PriorOutcome.INADEQUATE_RESPONSE):
+            if outcome in outcomes and outcome not in place.retreatment:
+                return outcome
+        return None
+
+
+def _prepare(
+    facts: TherapyFacts,
+    region: str,
+    snapshot: CatalogSnapshot,
+    first_line: frozenset[str],
+    names: dict[str, str],
+) -> _Prepared:
     scales = snapshot.scales
     therapy = facts.therapy
     annual = annual_cost(facts)
+    place = _Place.of(facts.indication, first_line, names, therapy.source_id)
     static = (
         efficacy(facts, scales),
         safety(facts.adverse_effects, (), scales),
@@ -346,38 +420,20 @@ def _prepare(facts: TherapyFacts, region: str, snapshot: CatalogSnapshot) -> _Pr
         source_ids.update(partial.sources)
         source_ids.update(c.source for c in partial.cautions if c.source is not None)
 
-    # The screens of `scoring.exclusions.screen` that no patient fact can change.
+    # The screens that no patient fact can change.
     applicability: tuple[Reason, ...] = ()
     if indication is None:
-        applicability = (
-            Reason(
-                "no_indication",
-                "The catalog holds no evidence for this therapy in this condition.",
-                None,
-            ),
-        )
+        applicability = (NO_INDICATION,)
     elif indication.status in EXCLUDED_STATUSES:
-        applicability = (
-            Reason(
-                indication.status.value,
-                indication.note or STATUS_SENTENCES[indication.status],
-                indication.source_id,
-            ),
-        )
+        applicability = (status_reason(indication),)
     unavailable: tuple[Reason, ...] = ()
     row = facts.availability
     if row is not None and row.status is AvailabilityStatus.UNAVAILABLE:
-        as_of = f" as of {row.as_of}" if row.as_of else ""
-        unavailable = (
-            Reason(
-                "unavailable_in_region",
-                f"Reported as not available in {row.region}{as_of}.",
-                row.source_id,
-            ),
-        )
+        unavailable = (unavailable_reason(row),)
 
     efficacy_, safety_, cost_, availability_, onset_, onset_urgent = static
-    rules = [_CompiledRule.build(rule, i) for i, rule in enumerate(facts.risk_rules)]
+    rules = [CompiledRule.of(rule, i) for i, rule in enumerate(facts.risk_rules)]
+    factor_rules = [r for r in rules if _is_one_factor(r)]
     static_cautions: list[tuple[Reason, ...]] = []
     static_cited: list[frozenset[str]] = []
     for timing in (onset_, onset_urgent):
@@ -394,9 +450,10 @@ def _prepare(facts: TherapyFacts, region: str, snapshot: CatalogSnapshot) -> _Pr
         therapy_id=therapy.id,
         name=therapy.name,
         annual=annual,
-        scalar_rules=tuple(r for r in rules if r.kind != _HAS),
-        factor_rules=tuple(r for r in rules if r.kind == _HAS),
-        factors=frozenset(str(r.value) for r in rules if r.kind == _HAS),
+        scalar_rules=tuple(r for r in rules if r not in factor_rules),
+        factor_rules=tuple(factor_rules),
+        factors=frozenset(_factor(r) for r in factor_rules),
+        place=place,
         applicability=applicability,
         unavailable=unavailable,
         always_excluded=bool(applicability or unavailable),
@@ -411,6 +468,7 @@ def _prepare(facts: TherapyFacts, region: str, snapshot: CatalogSnapshot) -> _Pr
         source_ids=frozenset(source_ids),
         citations=_citations(source_ids, snapshot),
         outcomes=tuple(statement(f) for f in indication.figures) if indication else (),
+        figures=indication.figures if indication else (),
         snapshot=snapshot,
         static_cautions=(static_cautions[0], static_cautions[1]),
         static_cited=(static_cited[0], static_cited[1]),
@@ -430,34 +488,37 @@ class _SnapshotView:
         if cached is not None:
             return cached
         snapshot = self.index.snapshot
-        result = tuple(
-            _prepare(facts, region, snapshot)
-            for facts in self.index.facts(condition_id=condition_id, region=region)
+        rows = self.index.facts(condition_id=condition_id, region=region)
+        names = {t.id: t.name for t in snapshot.therapies}
+        # The condition's first-line options: rankable, and needing nothing before them.
+        first_line = frozenset(
+            f.therapy.id
+            for f in rows
+            if f.indication is not None
+            and f.indication.status not in EXCLUDED_STATUSES
+            and f.indication.place.requires is Requirement.NONE
         )
+        result = tuple(_prepare(f, region, snapshot, first_line, names) for f in rows)
         if region in self.index.regions:
             # Only regions the catalog knows are remembered: free text cannot grow the memo.
             self.prepared[key] = result
         return result
 
 
-# A snapshot is immutable and shared by every request of one catalog version, so what depends
-# only on it is computed once per version instead of once per case: that is what lets one core
-# score thousands of cases a second. Keyed by identity; each entry holds the snapshot itself, so
-# an id cannot be reused while its entry lives. A few entries cover a version change.
-_VIEW_SLOTS = 4
-_views: dict[int, _SnapshotView] = {}
-_views_lock = threading.Lock()
+def prepare(snapshot: CatalogSnapshot) -> _SnapshotView:
+    """What the engine computes once per snapshot, kept on the snapshot itself.
 
-
-def _view(snapshot: CatalogSnapshot) -> _SnapshotView:
-    view = _views.get(id(snapshot))
-    if view is not None and view.index.snapshot is snapshot:
+    A snapshot is immutable and shared by every request of one catalog version, so what depends
+    only on it is computed once per version instead of once per case: that is what lets one core
+    score thousands of cases a second. Kept in `snapshot.prepared` (not a module-level cache), so
+    a replayed old release carries its own and never pushes out the live one. Two threads may
+    both prepare a fresh snapshot; they store equal values and the last one stays.
+    """
+    view = snapshot.prepared.get("engine")
+    if isinstance(view, _SnapshotView):
         return view
     view = _SnapshotView(SnapshotIndex.build(snapshot))
-    with _views_lock:
-        while len(_views) >= _VIEW_SLOTS:
-            del _views[next(iter(_views))]
-        _views[id(snapshot)] = view
+    snapshot.prepared["engine"] = view
     return view
 
 
@@ -517,40 +578,28 @@ class _Candidate:
 
 def _exclusion(
     prepared: _Prepared,
-    excluding: list[_CompiledRule],
+    failed: PriorOutcome | None,
+    excluding: list[CompiledRule],
     settings_key: frozenset[CareSetting] | None,
     over_budget: float | None,
 ) -> Exclusion:
-    """The exclusion of `scoring.exclusions.screen`, reasons in its order: applicability,
-    absolute rules, care setting, budget, availability. Memoised by the facts it depends on;
-    an `Exclusion` is immutable, so results may share one."""
+    """The exclusion, reasons in a stable order: applicability, a prior outcome, absolute rules
+    (by rule id), care setting, budget, availability. Memoised by the facts it depends on; an
+    `Exclusion` is immutable, so results may share one."""
     positions = tuple([c.position for c in excluding]) if excluding else ()
-    key = (positions, settings_key, over_budget)
+    key = (failed, positions, settings_key, over_budget)
     exclusion = prepared.exclusions.get(key)
     if exclusion is not None:
         return exclusion
     reasons = list(prepared.applicability)
-    reasons.extend(c.exclusion for c in excluding)
+    if failed is not None:
+        reasons.append(prepared.place.prior[failed])
+    reasons.extend(Reason(c.rule.code, c.rule.message, c.rule.source_id) for c in excluding)
     if settings_key is not None:
-        reasons.append(
-            Reason(
-                "care_setting_unavailable",
-                f"Given only in: {_settings(prepared.offered)}; the patient accepts: "
-                f"{_settings(settings_key)}.",
-                prepared.facts.therapy.source_id,
-            )
-        )
+        reasons.append(care_setting_reason(prepared.facts.therapy, settings_key))
     if over_budget is not None:
-        annual = prepared.annual
-        assert annual is not None
-        reasons.append(
-            Reason(
-                "over_budget",
-                f"About {number(round(annual.amount))} {annual.currency} a year, above the "
-                f"stated limit of {number(over_budget)} a year.",
-                annual.source_id,
-            )
-        )
+        assert prepared.annual is not None
+        reasons.append(over_budget_reason(prepared.annual, over_budget))
     reasons.extend(prepared.unavailable)
     exclusion = Exclusion(prepared.therapy_id, prepared.name, tuple(reasons))
     if len(prepared.exclusions) < _MEMO_SLOTS:
@@ -571,16 +620,20 @@ def rank(
     Raises `UnknownCondition` when `case.condition_id` is not in the snapshot and
     `InvalidWeights` when the ratings are not 0-10 or are all zero.
 
+    Each therapy of the snapshot ends in exactly one list: `excluded` (applicability, a prior
+    inadequate response or intolerance its place does not allow again, an absolute rule, care
+    setting, budget, availability), `later` (its place needs something the stated history or
+    phase does not show: code `later_decision_point`) or `ranked`. A history or phase that is
+    not known never moves an option: it stays ranked with `needs_check_prior_treatment` or
+    `needs_check_phase`.
+
     Under the weighted sum each criterion's contribution is weight x value and the
     contributions add up to the score; under TOPSIS the contribution is weight x the
     vector-normalised value and they do not add up to the score (the closeness).
 
-    The per-case work is kept to what the patient's facts change (see `_Prepared`); the
-    result is the same, float for float and string for string, as applying
-    `scoring.rules.assess`, `scoring.exclusions.screen` and `scoring.criteria` to every
-    therapy afresh.
+    The per-case work is kept to what the patient's facts change (see `_Prepared`).
     """
-    view = _view(snapshot)
+    view = prepare(snapshot)
     if case.condition_id not in view.index.condition_ids:
         raise UnknownCondition(f"Unknown condition '{case.condition_id}'.")
     normalised = normalise(weights.ratings)
@@ -591,31 +644,50 @@ def rank(
     accepts_home = not wanted or CareSetting.HOME in wanted
     limit = preferences.max_annual_cost
     prior = case.prior_supervised_infusions
-    risk_factors = case.risk_factors
+    facts = Facts.of(case, snapshot.factor_meanings)
+    risk_factors = facts.factors
+    # With factors left open (e.g. hbv_positive may be hbv_active), every rule runs its
+    # condition, so an open factor reads as unknown rather than absent.
+    open_factors = bool(facts.open_factors)
     travel = case.travel_hours
+    history = _History.of(case)
+    phase = case.phase
 
     candidates: list[_Candidate] = []
     excluded: list[Exclusion] = []
-    unknown: set[PatientAttribute] = set()
+    later: list[Exclusion] = []
+    unknown: set[str] = set()
     fsum = math.fsum
     for prepared in view.therapies(condition_id=case.condition_id, region=preferences.region):
-        # Risk rules (`scoring.rules.assess`).
-        excluding: list[_CompiledRule] = []
+        # Risk rules (`scoring.rules`).
+        excluding: list[CompiledRule] = []
         checks: list[Reason] = []
-        cautioning: list[_CompiledRule] = []
-        found_unknown: list[PatientAttribute] = []
-        for compiled in prepared.scalar_rules:
-            applies = compiled.applies(case)
+        cautioning: list[CompiledRule] = []
+        found_unknown: list[str] = []
+        rules = prepared.scalar_rules + prepared.factor_rules if open_factors else None
+        for compiled in rules or prepared.scalar_rules:
+            applies = compiled.test(facts)
             if applies is None:
-                found_unknown.append(compiled.rule.attribute)
-                if compiled.absolute:
-                    checks.append(compiled.check)
+                lacking = missing(compiled.rule.when, facts)
+                found_unknown.extend(lacking)
+                if compiled.asks:
+                    checks.extend(needs_check(fact, compiled.rule) for fact in lacking)
             elif applies:
                 (excluding if compiled.absolute else cautioning).append(compiled)
-        if risk_factors and not prepared.factors.isdisjoint(risk_factors):
+        if rules is None and risk_factors and not prepared.factors.isdisjoint(risk_factors):
             _factor_rules(prepared, risk_factors, excluding, cautioning)
+        elif rules is not None:
+            excluding.sort(key=_position)
+            cautioning.sort(key=_position)
 
-        # Screens (`scoring.exclusions.screen`).
+        # Screens (`scoring.exclusions` words them).
+        place = prepared.place
+        # A therapy without an indication is excluded as such; its history adds nothing.
+        failed = (
+            history.failed(prepared.therapy_id, place)
+            if history is not None and place is not _NO_PLACE
+            else None
+        )
         settings_key: frozenset[CareSetting] | None = None
         home_rule = prepared.home_after is None or prior >= prepared.home_after
         # The memos are read here first; a method call per therapy is a measurable share.
@@ -625,20 +697,45 @@ def rank(
         if fit == _NO_SHARED_SETTING:
             settings_key = wanted
         elif fit == _HOME_ONLY_SHARED and not home_rule:
-            checks.append(_home_caution(prepared, case))
+            checks.append(home_caution(prepared.facts.therapy, prior))
         annual = prepared.annual
-        over_budget = (
-            limit if annual is not None and limit is not None and annual.amount > limit else None
-        )
+        over_budget = None
+        if limit is not None:
+            if annual is None:
+                checks.append(BUDGET_UNCHECKED)
+            elif annual.amount > limit:
+                over_budget = limit
         if (
             prepared.always_excluded
+            or failed is not None
             or excluding
             or settings_key is not None
             or over_budget is not None
         ):
-            excluded.append(_exclusion(prepared, excluding, settings_key, over_budget))
+            excluded.append(_exclusion(prepared, failed, excluding, settings_key, over_budget))
             continue
-        # Only attributes that could change a ranked option's place are worth asking for.
+
+        # Decision point: what must come first, and the phase.
+        if place is not _NO_PLACE:
+            waits: list[Reason] = []
+            state = place.prerequisite(history)
+            if state == _UNMET:
+                assert place.later is not None
+                waits.append(place.later)
+            elif state == _OPEN:
+                assert place.history_check is not None
+                checks.append(place.history_check)
+            if place.phases:
+                if phase is None:
+                    assert place.phase_check is not None
+                    checks.append(place.phase_check)
+                elif phase not in place.phases:
+                    assert place.wrong_phase is not None
+                    waits.append(place.wrong_phase)
+            if waits:
+                later.append(Exclusion(prepared.therapy_id, prepared.name, _dedupe(waits)))
+                continue
+        # Only facts that could change a ranked option's place are worth asking for.
         unknown.update(found_unknown)
 
         safety_ = prepared.cautioned_safety(cautioning) if cautioning else prepared.safety
@@ -721,6 +818,7 @@ def rank(
                 candidate.cautions,
                 candidate.evidence,
                 prepared.outcomes,
+                prepared.figures,
             )
         )
 
@@ -749,40 +847,31 @@ def rank(
         excluded=tuple(excluded),
         stability=stable,
         weights=normalised,
-        unknown=tuple(sorted(attribute.value for attribute in unknown)),
+        unknown=tuple(sorted(unknown)),
+        later=tuple(later),
     )
 
 
-def _position(compiled: _CompiledRule) -> int:
+def _position(compiled: CompiledRule) -> int:
     return compiled.position
 
 
 def _factor_rules(
     prepared: _Prepared,
     risk_factors: frozenset[str],
-    excluding: list[_CompiledRule],
-    cautioning: list[_CompiledRule],
+    excluding: list[CompiledRule],
+    cautioning: list[CompiledRule],
 ) -> None:
     """Add the `has` rules whose risk factor the patient has, keeping every list in the
     rules' order (sorted by id, as `scoring.rules.assess` keeps it)."""
     had_excluding, had_cautioning = bool(excluding), bool(cautioning)
     for compiled in prepared.factor_rules:
-        if compiled.value in risk_factors:
+        if _factor(compiled) in risk_factors:
             (excluding if compiled.absolute else cautioning).append(compiled)
     if had_excluding:
         excluding.sort(key=_position)
     if had_cautioning:
         cautioning.sort(key=_position)
-
-
-def _home_caution(prepared: _Prepared, case: PatientCase) -> Reason:
-    therapy = prepared.facts.therapy
-    return Reason(
-        "home_after_supervised_infusions",
-        f"Home use starts after {therapy.home_after_supervised} supervised infusions "
-        f"in a clinic; this patient has had {case.prior_supervised_infusions}.",
-        therapy.home_rule_source_id or therapy.source_id,
-    )
 
 
 def _weighted_sum_stability(

@@ -1,4 +1,4 @@
-"""Applicability and hard constraints: which therapies are not ranked for this patient, and why.
+"""Applicability, hard constraints and decision points: the reasons a therapy is not ranked.
 
 These are non-compensatory screens (ISPOR MCDA; DESIGN.md "Scoring semantics" 1-2): no score on
 another criterion can make up for them. Every reason has a stable machine `code`, plain words and
@@ -9,48 +9,52 @@ Reasons are collected, not short-circuited, so a therapy excluded for several re
 all of them, always in this order: applicability, absolute risk rules (by rule id), care
 setting, budget, regional availability.
 
-The same pass returns the cautions that belong to the screens but do not exclude: an absolute
-rule whose attribute is unknown (`needs_check_<attribute>`) and home care that is not yet
-possible (`home_after_supervised_infusions`).
+The cautions that belong to the screens but do not exclude are built here too: a fact a rule
+needs but the case lacks (`needs_check_<fact>`), home care that is not yet possible
+(`home_after_supervised_infusions`), a budget that cannot be checked (`budget_unchecked`) and a
+place whose prerequisite the unknown history leaves open (`needs_check_prior_treatment`).
+
+This module only words the reasons; `scoring.engine` decides which apply (one implementation).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from scoring.criteria import AnnualCost, home_rule_met, number
-from scoring.facts import TherapyFacts
+from scoring.criteria import AnnualCost, number
 from scoring.model import (
-    EXCLUDED_STATUSES,
-    AvailabilityStatus,
+    Availability,
     CareSetting,
+    Indication,
     IndicationStatus,
     PatientAttribute,
-    PatientCase,
-    Preferences,
+    PriorOutcome,
     Reason,
+    Requirement,
+    RiskRule,
+    TherapyProfile,
 )
-from scoring.rules import RuleFindings
 
 ATTRIBUTE_WORDS: dict[PatientAttribute, str] = {
-    PatientAttribute.AGE_YEARS: "age (years)",
-    PatientAttribute.WEIGHT_KG: "body weight (kg)",
-    PatientAttribute.EGFR: "kidney function (eGFR, mL/min/1.73 m2)",
+    PatientAttribute.AGE_YEARS: "age",
+    PatientAttribute.WEIGHT_KG: "body weight",
+    PatientAttribute.EGFR: "kidney function (eGFR)",
     PatientAttribute.PREGNANT: "whether the patient is pregnant",
     PatientAttribute.RISK_FACTOR: "risk factors",
-    PatientAttribute.PLATELET_COUNT: "platelet count (x10^9/L)",
-    PatientAttribute.IGG_TROUGH: "IgG trough level (mg/dL)",
+    PatientAttribute.PLATELET_COUNT: "platelet count",
+    PatientAttribute.IGG_TROUGH: "IgG trough level",
+    PatientAttribute.PHASE: "phase of the illness (how long since it was found)",
+    PatientAttribute.ANTIBODY_STATUS: "antibody test result",
+}
+# Facts a rule may ask for that are not attributes: checks named by the risk-factor vocabulary.
+CHECK_WORDS: dict[str, str] = {
+    "hbv_status": "hepatitis B status (active or past infection)",
 }
 
 STATUS_SENTENCES: dict[IndicationStatus, str] = {
     IndicationStatus.NOT_RECOMMENDED: (
-        "The cited guideline finds this therapy ineffective for this condition or advises "
-        "against its use."
+        "The guideline finds it does not work for this illness, or advises against it."
     ),
-    IndicationStatus.HARMFUL: "The cited evidence shows this therapy can worsen this condition.",
-    IndicationStatus.NO_ROLE: (
-        "The cited source gives this therapy no established role for this condition."
-    ),
+    IndicationStatus.HARMFUL: "The evidence shows it can make this illness worse.",
+    IndicationStatus.NO_ROLE: "The source gives it no proven role for this illness.",
 }
 
 SETTING_WORDS: dict[CareSetting, str] = {
@@ -60,122 +64,165 @@ SETTING_WORDS: dict[CareSetting, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Screening:
-    """The outcome of the screens for one therapy: reasons to exclude, and cautions."""
-
-    reasons: tuple[Reason, ...]
-    cautions: tuple[Reason, ...]
-
-    @property
-    def excluded(self) -> bool:
-        return bool(self.reasons)
-
-
 def _settings(settings: frozenset[CareSetting]) -> str:
     return ", ".join(SETTING_WORDS[s] for s in sorted(settings))
 
 
-def screen(
-    facts: TherapyFacts,
-    findings: RuleFindings,
-    annual: AnnualCost | None,
-    case: PatientCase,
-    preferences: Preferences,
-) -> Screening:
-    """Screen one therapy for one patient.
+NO_INDICATION = Reason(
+    "no_indication", "The catalog holds no evidence for this therapy in this illness.", None
+)
 
-    Rules, each giving one reason (code):
-    - no indication row for the condition: `no_indication` (source None);
-    - indication status not_recommended / harmful / no_role: that status as the code, the
-      indication's note (or a plain sentence) as the message, its source;
-    - each absolute risk rule that applies: the rule's own code, message and source;
-    - stated care settings that share nothing with the therapy's: `care_setting_unavailable`
-      (a therapy that needs no care setting at all, e.g. observation, never fails this);
-    - known annual cost above `Preferences.max_annual_cost` (same currency as the region's
-      cost row): `over_budget`;
-    - supply status `unavailable` in the region: `unavailable_in_region`.
 
-    Cautions (never exclusions): an absolute rule whose attribute is unknown gives
-    `needs_check_<attribute>` (what to check, and the rule's source); a therapy the patient
-    could only have at home, before its home rule is met, gives
-    `home_after_supervised_infusions`.
-    """
-    therapy = facts.therapy
-    reasons: list[Reason] = []
-    cautions: list[Reason] = []
+def status_reason(indication: Indication) -> Reason:
+    """An excluded status (not_recommended, harmful, no_role): the status as the code, the
+    indication's patient-facing message (or a plain sentence), its source."""
+    return Reason(
+        indication.status.value,
+        indication.message or STATUS_SENTENCES[indication.status],
+        indication.source_id,
+    )
 
-    indication = facts.indication
-    if indication is None:
-        reasons.append(
-            Reason(
-                "no_indication",
-                "The catalog holds no evidence for this therapy in this condition.",
-                None,
-            )
-        )
-    elif indication.status in EXCLUDED_STATUSES:
-        reasons.append(
-            Reason(
-                indication.status.value,
-                indication.note or STATUS_SENTENCES[indication.status],
-                indication.source_id,
-            )
-        )
 
-    reasons.extend(Reason(rule.code, rule.message, rule.source_id) for rule in findings.excluding)
-    for rule in findings.unverified:
-        cautions.append(
-            Reason(
-                f"needs_check_{rule.attribute.value}",
-                f"Not known for this patient: {ATTRIBUTE_WORDS[rule.attribute]}. "
-                f"A contraindication for this therapy depends on it: {rule.message}",
-                rule.source_id,
-            )
-        )
+def unavailable_reason(row: Availability) -> Reason:
+    as_of = f" as of {row.as_of}" if row.as_of else ""
+    return Reason(
+        "unavailable_in_region", f"Reported as not available in {row.region}{as_of}.", row.source_id
+    )
 
-    wanted = preferences.settings
-    offered = therapy.care_settings
-    if wanted and offered:
-        shared = wanted & offered
-        if not shared:
-            reasons.append(
-                Reason(
-                    "care_setting_unavailable",
-                    f"Given only in: {_settings(offered)}; the patient accepts: "
-                    f"{_settings(wanted)}.",
-                    therapy.source_id,
+
+def care_setting_reason(therapy: TherapyProfile, wanted: frozenset[CareSetting]) -> Reason:
+    return Reason(
+        "care_setting_unavailable",
+        f"Given only in: {_settings(therapy.care_settings)}. The patient accepts: "
+        f"{_settings(wanted)}.",
+        therapy.source_id,
+    )
+
+
+def over_budget_reason(annual: AnnualCost, limit: float) -> Reason:
+    return Reason(
+        "over_budget",
+        f"About {number(round(annual.amount))} {annual.currency} a year. That is above the "
+        f"stated limit of {number(limit)} a year.",
+        annual.source_id,
+    )
+
+
+BUDGET_UNCHECKED = Reason(
+    "budget_unchecked",
+    "The catalog has no cost for it here, so the budget limit could not be checked.",
+    None,
+)
+
+
+def home_caution(therapy: TherapyProfile, prior_supervised_infusions: int) -> Reason:
+    return Reason(
+        "home_after_supervised_infusions",
+        f"Home use starts after {therapy.home_after_supervised} supervised infusions in a "
+        f"clinic. This patient has had {prior_supervised_infusions}.",
+        therapy.home_rule_source_id or therapy.source_id,
+    )
+
+
+def fact_words(fact: str) -> str:
+    """A fact a rule reads, in plain words (`platelet_count` -> "platelet count")."""
+    if fact in CHECK_WORDS:
+        return CHECK_WORDS[fact]
+    try:
+        return ATTRIBUTE_WORDS[PatientAttribute(fact)]
+    except ValueError:
+        return fact.replace("_", " ")
+
+
+def needs_check(fact: str, rule: RiskRule) -> Reason:
+    """A fact the rule needs but the case lacks: `needs_check_<fact>`, the rule's own words."""
+    return Reason(
+        f"needs_check_{fact}",
+        f"Not known: {fact_words(fact)}. The answer matters here: {rule.message}",
+        rule.source_id,
+    )
+
+
+PRIOR_WORDS: dict[PriorOutcome, tuple[str, str]] = {
+    PriorOutcome.INADEQUATE_RESPONSE: (
+        "prior_inadequate_response",
+        "It was tried before for this illness and did not work well enough.",
+    ),
+    PriorOutcome.NOT_TOLERATED: (
+        "prior_not_tolerated",
+        "It was tried before for this illness and the patient could not take it.",
+    ),
+}
+
+
+def prior_reason(outcome: PriorOutcome, source_id: str | None) -> Reason:
+    """A therapy the stated history says did not work or was not tolerated."""
+    code, message = PRIOR_WORDS[outcome]
+    return Reason(code, message, source_id)
+
+
+def _names(therapy_ids: tuple[str, ...], names: dict[str, str]) -> str:
+    listed = [names.get(t, t) for t in therapy_ids]
+    if len(listed) <= 1:
+        return "".join(listed)
+    return ", ".join(listed[:-1]) + " or " + listed[-1]
+
+
+def first_words(indication: Indication, names: dict[str, str]) -> str:
+    """What usually comes before this option, in plain words (the place's own message first)."""
+    place = indication.place
+    if place.message:
+        return place.message
+    therapies = _names(place.therapies, names)
+    match place.requires:
+        case Requirement.RESPONSE_TO:
+            return f"This is usually given to keep up a good response to {therapies}."
+        case Requirement.ADD_ON_TO:
+            return f"This is usually added to {therapies}, not given alone."
+        case Requirement.INADEQUATE_FIRST_LINE:
+            if therapies:
+                return (
+                    f"This is usually kept for when {therapies} did not work well enough "
+                    "or could not be taken."
                 )
+            return (
+                "This is usually kept for when a first treatment did not work well enough or "
+                "could not be taken."
             )
-        elif shared == {CareSetting.HOME} and not home_rule_met(therapy, case):
-            cautions.append(
-                Reason(
-                    "home_after_supervised_infusions",
-                    f"Home use starts after {therapy.home_after_supervised} supervised infusions "
-                    f"in a clinic; this patient has had {case.prior_supervised_infusions}.",
-                    therapy.home_rule_source_id or therapy.source_id,
-                )
-            )
+        case _:
+            return "This is usually given at another point in the illness."
 
-    limit = preferences.max_annual_cost
-    if annual is not None and limit is not None and annual.amount > limit:
-        reasons.append(
-            Reason(
-                "over_budget",
-                f"About {number(round(annual.amount))} {annual.currency} a year, above the "
-                f"stated limit of {number(limit)} a year.",
-                annual.source_id,
-            )
-        )
 
-    row = facts.availability
-    if row is not None and row.status is AvailabilityStatus.UNAVAILABLE:
-        as_of = f" as of {row.as_of}" if row.as_of else ""
-        reasons.append(
-            Reason(
-                "unavailable_in_region",
-                f"Reported as not available in {row.region}{as_of}.",
-                row.source_id,
-            )
-        )
-    return Screening(tuple(reasons), tuple(cautions))
+def later_reason(indication: Indication, names: dict[str, str]) -> Reason:
+    return Reason(
+        "later_decision_point",
+        first_words(indication, names),
+        indication.place.source_id or indication.source_id,
+    )
+
+
+def phase_reason(indication: Indication) -> Reason:
+    phases = " or ".join(p.replace("_", " ") for p in indication.place.phases)
+    return Reason(
+        "later_decision_point",
+        indication.place.message or f"This is usually used when the illness is {phases}.",
+        indication.place.source_id or indication.source_id,
+    )
+
+
+def history_check(indication: Indication, names: dict[str, str]) -> Reason:
+    """History unknown, or the prerequisite's outcome unknown: the option stays, with this."""
+    return Reason(
+        "needs_check_prior_treatment",
+        "Past treatment for this illness is not known. " + first_words(indication, names),
+        indication.place.source_id or indication.source_id,
+    )
+
+
+def phase_check(indication: Indication) -> Reason:
+    phases = " or ".join(p.replace("_", " ") for p in indication.place.phases)
+    return Reason(
+        "needs_check_phase",
+        f"The phase of the illness is not known. This is usually used when it is {phases}.",
+        indication.place.source_id or indication.source_id,
+    )

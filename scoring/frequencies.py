@@ -1,7 +1,7 @@
 """Outcome figures as natural-frequency sentences, the way IPDAS asks risks to be shown.
 
-"About 54 in 100 people (adults with CIDP) had improved disability after 24 weeks, against
-about 21 in 100 with placebo."
+"About 54 in 100 people had less disability after 24 weeks, against about 21 in 100 with
+placebo. Who: adults with CIDP."
 
 Same denominator (100) for the therapy and its comparator, the group and the time horizon
 named, whole numbers (a decimal suggests precision the trials do not have), and no advice:
@@ -37,8 +37,17 @@ def per_100(x: float) -> str:
     return f"about {math.floor(x + 0.5)}"
 
 
-def _horizon(time_horizon: str) -> str:
-    text = time_horizon.strip()
+def _count(events: int, per: int) -> str:
+    """`events` out of `per` in words: "about 54", "0", or all of them."""
+    if events <= 0:
+        return "0"
+    if events >= per:
+        return f"{per:,}"
+    return f"about {events:,}"
+
+
+def _horizon(time_frame: str) -> str:
+    text = time_frame.strip()
     if not text:
         return ""
     first = text.split()[0].lower()
@@ -46,20 +55,23 @@ def _horizon(time_horizon: str) -> str:
 
 
 def statement(figure: OutcomeFigure) -> str:
-    """One sentence for one outcome figure: treated group, horizon, comparator, uncertainty.
+    """One plain sentence for one outcome figure, then who the figure is about and how sure it is.
 
-    Inputs: `OutcomeFigure` events per 100 people (treated and, if known, comparator), the
-    population the figure comes from, the outcome and its time horizon.
+    Inputs: `OutcomeFigure` events out of `per` people (treated and, if known, comparator, on
+    the same denominator), the measure (what the people did or had, e.g. "had less
+    disability"), its time frame, the population and the uncertainty.
     """
-    treated = per_100(figure.treated_per_100)
+    treated = _count(figure.events, figure.per)
+    per = f"{figure.per:,}"
     sentence = (
-        f"{treated[0].upper()}{treated[1:]} in 100 people ({figure.population}) had "
-        f"{figure.outcome}{_horizon(figure.time_horizon)}"
+        f"{treated[0].upper()}{treated[1:]} in {per} people {figure.measure}"
+        f"{_horizon(figure.time_frame)}"
     )
-    if figure.comparator_per_100 is not None:
+    if figure.comparator_events is not None:
         comparator = figure.comparator or "the comparison group"
-        sentence += f", against {per_100(figure.comparator_per_100)} in 100 with {comparator}"
-    sentence += "."
+        count = _count(figure.comparator_events, figure.per)
+        sentence += f", against {count} in {per} with {comparator}"
+    sentence += f". Who: {figure.population}."
     if figure.uncertainty:
-        sentence += f" Uncertainty: {figure.uncertainty.rstrip('.')}."
+        sentence += f" {figure.uncertainty.rstrip('.')}."
     return sentence

@@ -100,12 +100,31 @@ class PatientAttribute(StrEnum):
     RISK_FACTOR = "risk_factor"
     PLATELET_COUNT = "platelet_count"
     IGG_TROUGH = "igg_trough"
+    PHASE = "phase"
+    ANTIBODY_STATUS = "antibody_status"
+
+
+# The attributes a rule compares with a number, and those it compares with a word.
+NUMERIC_ATTRIBUTES: frozenset[PatientAttribute] = frozenset(
+    {
+        PatientAttribute.AGE_YEARS,
+        PatientAttribute.WEIGHT_KG,
+        PatientAttribute.EGFR,
+        PatientAttribute.PLATELET_COUNT,
+        PatientAttribute.IGG_TROUGH,
+    }
+)
+WORD_ATTRIBUTES: dict[PatientAttribute, frozenset[str]] = {
+    PatientAttribute.PHASE: frozenset({"newly_diagnosed", "persistent", "chronic"}),
+    PatientAttribute.ANTIBODY_STATUS: frozenset({"achr", "musk", "seronegative"}),
+}
 
 
 class Operator(StrEnum):
     """Comparisons a risk rule may make.
 
-    `lt/le/gt/ge/eq` compare a number (or `eq` a boolean) with the rule's `value`;
+    `lt/le/gt/ge/eq` compare a number (or `eq` a boolean or a word) with the rule's `value`;
+    `in` is true when a word fact (phase, antibody status) is one of the rule's words;
     `has` is true when the patient's risk factors include the rule's `value`.
     """
 
@@ -115,6 +134,7 @@ class Operator(StrEnum):
     GE = "ge"
     EQ = "eq"
     HAS = "has"
+    IN = "in"
 
 
 class Method(StrEnum):
@@ -140,21 +160,66 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeFigure:
-    """An outcome a patient can read fairly (IPDAS): group, horizon, natural frequency, comparator.
+    """An outcome a patient can read fairly (IPDAS): group, time frame, natural frequency,
+    comparator, certainty.
 
-    `treated_per_100` and `comparator_per_100` are events on a common denominator of 100 people;
-    `higher_is_better` tells whether the event is good (improved) or bad (infection).
+    `id` is a stable slug from the catalog file (never a database row id). `events` people
+    out of `per` (100, or 1,000 for rare events) had the outcome within `time_frame`;
+    `comparator_events` is on the same denominator. `higher_is_better` tells whether the
+    event is good (improved) or bad (infection).
     """
 
-    outcome: str
+    id: str
+    measure: str
     population: str
-    time_horizon: str
-    treated_per_100: float
+    time_frame: str
+    events: int
+    per: int
     source_id: str
     comparator: str | None = None
-    comparator_per_100: float | None = None
+    comparator_events: int | None = None
     higher_is_better: bool = True
+    certainty: Certainty | None = None
     uncertainty: str | None = None
+
+
+class Requirement(StrEnum):
+    """What must come before a therapy at its place in a condition's treatment.
+
+    `none`: nothing (a first treatment); `response_to`: the patient responded to one of the
+    place's `therapies` (maintenance after a response); `inadequate_first_line`: an inadequate
+    response to, or intolerance of, at least one first-line option (the place's `therapies`,
+    or every option of the condition whose place requires nothing); `add_on_to`: given with one
+    of the place's `therapies`, which the patient is on now.
+    """
+
+    NONE = "none"
+    RESPONSE_TO = "response_to"
+    INADEQUATE_FIRST_LINE = "inadequate_first_line"
+    ADD_ON_TO = "add_on_to"
+
+
+class PriorOutcome(StrEnum):
+    RESPONDED = "responded"
+    INADEQUATE_RESPONSE = "inadequate_response"
+    NOT_TOLERATED = "not_tolerated"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """An indication's place in the condition's treatment (catalog data with a source).
+
+    `phases`: the condition's phases it belongs to (empty: any). `retreatment`: the prior
+    outcomes after which the same therapy may be given again (empty: none). `message`: what
+    usually comes first, in plain words (the engine writes one when it is empty).
+    """
+
+    requires: Requirement = Requirement.NONE
+    therapies: tuple[str, ...] = ()
+    phases: tuple[str, ...] = ()
+    retreatment: tuple[PriorOutcome, ...] = ()
+    message: str | None = None
+    source_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +236,9 @@ class Indication:
     hours_per_session: float | None = None
     courses_per_year: float | None = None
     figures: tuple[OutcomeFigure, ...] = ()
-    note: str | None = None
+    note: str | None = None  # curator-only: never shown to patients
+    place: Place = Place()
+    message: str | None = None  # patient-facing reason when the status excludes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,24 +266,59 @@ class Availability:
 
 
 @dataclass(frozen=True, slots=True)
+class Comparison:
+    """One patient fact compared with a value: `egfr lt 30`, `risk_factor has hbv_active`,
+    `antibody_status in [musk, seronegative]`."""
+
+    attribute: PatientAttribute
+    operator: Operator
+    value: float | bool | str | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """True when every term is true; false when any is false; otherwise unknown."""
+
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """True when any term is true; false when every term is false; otherwise unknown."""
+
+    terms: tuple[Term, ...]
+
+
+Term = Comparison | AllOf | AnyOf
+
+
+@dataclass(frozen=True, slots=True)
 class RiskRule:
     """A machine-readable contraindication or caution, evaluated by `scoring.rules`.
 
+    `when` is the rule's condition over patient facts (a comparison, or all / any of terms).
     Applies to every condition unless `condition_id` is set. `safety_penalty` (0-1) is what a
-    relative rule subtracts from the safety value when it applies.
+    relative rule subtracts from the safety value when it applies. `ask_if_unknown`: whether a
+    fact the condition needs but the case lacks gives a `needs_check_<fact>` caution (None: only
+    for absolute rules).
     """
 
     id: str
     therapy_id: str
     code: str
-    attribute: PatientAttribute
-    operator: Operator
-    value: float | bool | str
+    when: Term
     severity: Severity
     message: str
     source_id: str
     condition_id: str | None = None
     safety_penalty: float = 0.0
+    ask_if_unknown: bool | None = None
+
+    @property
+    def asks(self) -> bool:
+        if self.ask_if_unknown is None:
+            return self.severity is Severity.ABSOLUTE
+        return self.ask_if_unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +384,20 @@ class Scales:
 
 
 @dataclass(frozen=True, slots=True)
+class FactorMeaning:
+    """What a risk factor of the vocabulary says about others (catalog data).
+
+    `implies`: factors the patient then has too (`hbv_positive` implies `hbv_resolved`).
+    `may_be`: factors it neither confirms nor rules out (`hbv_positive` may be `hbv_active`): a
+    rule on them is unknown, and `check` names what to check (`needs_check_hbv_status`).
+    """
+
+    implies: tuple[str, ...] = ()
+    may_be: tuple[str, ...] = ()
+    check: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogSnapshot:
     version: int
     therapies: tuple[TherapyProfile, ...]
@@ -294,11 +410,25 @@ class CatalogSnapshot:
     sources: dict[str, Source]
     scales: Scales
     risk_factors: frozenset[str] = field(default_factory=frozenset)
+    factor_meanings: dict[str, FactorMeaning] = field(default_factory=dict)
+    # What the engine prepares from this snapshot (patient-independent), kept with it: a
+    # replayed old release has its own and never pushes out the live one. Not part of the
+    # value: excluded from comparison.
+    prepared: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------------------------
 # Patient case
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PriorTreatment:
+    """A therapy the patient has had for this condition; `outcome` None: response unknown."""
+
+    therapy_id: str
+    outcome: PriorOutcome | None = None
+    ongoing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +449,10 @@ class PatientCase:
     platelet_count: float | None = None
     igg_trough: float | None = None
     travel_hours: float | None = None
+    # None: history unknown; (): none yet (treatment-naive for this condition).
+    prior_treatments: tuple[PriorTreatment, ...] | None = None
+    phase: str | None = None
+    antibody_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +510,7 @@ class RankedOption:
     cautions: tuple[Reason, ...]
     evidence: tuple[Citation, ...]
     outcomes: tuple[str, ...]
+    outcome_figures: tuple[OutcomeFigure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,3 +548,5 @@ class Result:
     stability: Stability
     weights: dict[Criterion, float]
     unknown: tuple[str, ...]
+    # Options the stated history puts at a later decision point (reason `later_decision_point`).
+    later: tuple[Exclusion, ...] = ()

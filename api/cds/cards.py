@@ -255,6 +255,11 @@ def result_detail(
         lines.extend(_option_lines(option, snapshot))
     if len(result.ranked) > MAX_OPTIONS_IN_DETAIL:
         lines.append(f"- and {len(result.ranked) - MAX_OPTIONS_IN_DETAIL} more")
+    if result.later:
+        lines += ["", "**Usually for a later decision point**", ""]
+        for waiting in result.later:
+            why = "; ".join(f"{r.message}{_cite(r, snapshot)}" for r in waiting.reasons)
+            lines.append(f"- **{waiting.name}**: {why}")
     if result.excluded:
         lines += ["", "**Not suitable for this patient**", ""]
         for exclusion in result.excluded:
@@ -340,10 +345,21 @@ def _find(result: Result, therapy_id: str) -> tuple[RankedOption | None, list[Re
     return None, None
 
 
+def _later(result: Result, therapy_id: str) -> list[Reason] | None:
+    """The reasons an option waits for a later decision point (what usually comes first)."""
+    for waiting in result.later:
+        if waiting.therapy_id == therapy_id:
+            return list(waiting.reasons)
+    return None
+
+
 def _assess(
     result: Result, therapy_id: str
 ) -> tuple[Literal["info", "warning", "critical"] | None, list[Reason], RankedOption | None]:
     """How the ordered therapy fares: (indicator or None for "nothing to say", reasons, option)."""
+    waiting = _later(result, therapy_id)
+    if waiting is not None:
+        return "warning", waiting, None
     option, exclusion = _find(result, therapy_id)
     if exclusion is not None:
         real = [r for r in exclusion if r.code != NOT_AN_EXCLUSION]
@@ -498,7 +514,9 @@ def order_cards(
         name = _condition_name(snapshot, condition_id)
         alternatives = [o for o in result.ranked if o.therapy_id != order.therapy_id]
         best = alternatives[0] if alternatives else None
-        if level == "critical":
+        if _later(result, order.therapy_id) is not None:
+            summary = f"{therapy} usually comes later: {reasons[0].message}"
+        elif level == "critical":
             summary = f"{therapy} is excluded for this patient: {reasons[0].message}"
         elif level == "warning" and option is None:
             summary = f"The TADA catalog has no evidence for {therapy} in {name}"

@@ -60,13 +60,16 @@ def guidance_bundle(
         if artifacts:
             action["documentation"] = artifacts
         actions.append(action)
-    for exclusion in result.excluded:
+    for prefix, title, exclusion in [
+        *(("later", "For a later decision point", e) for e in result.later),
+        *(("excluded", "Not suitable", e) for e in result.excluded),
+    ]:
         artifacts = [
             a for a in (_artifact(snapshot, r.source) for r in exclusion.reasons) if a is not None
         ]
         excluded: dict[str, Any] = {
-            "id": f"excluded-{exclusion.therapy_id}",
-            "title": f"Not suitable: {exclusion.name}",
+            "id": f"{prefix}-{exclusion.therapy_id}",
+            "title": f"{title}: {exclusion.name}",
             "description": " ".join(r.message for r in exclusion.reasons) or "Excluded.",
             "code": [
                 {"coding": [{"system": f"{module_uri}/therapy", "code": exclusion.therapy_id}]}

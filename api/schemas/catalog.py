@@ -23,9 +23,11 @@ from db.catalog_file import (
     HomeRule,
     IndicationEntry,
     NonNegative,
+    PlaceEntry,
     RiskRuleEntry,
     Slug,
     SourceEntry,
+    TermEntry,
     TherapyEntry,
 )
 from scoring.model import (
@@ -81,12 +83,19 @@ class RiskRuleRead(ReadModel):
     therapy: str = Field(validation_alias=AliasChoices("therapy_id", "therapy"))
     condition: str | None = Field(validation_alias=AliasChoices("condition_id", "condition"))
     code: str
-    attribute: PatientAttribute
-    operator: Operator
-    value: float | bool | str
+    attribute: PatientAttribute | None = Field(description="One comparison; null with `when`")
+    operator: Operator | None
+    value: float | bool | str | list[str] | None
+    when: dict[str, Any] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("condition_expr", "when"),
+        description="A condition over several facts: all / any of comparisons",
+    )
+    ask_if_unknown: bool | None = None
     severity: Severity
     safety_penalty: float
     message: str
+    curator_note: str | None = None
     source: str = _src()
     revision: int
 
@@ -118,14 +127,22 @@ class AvailabilityRead(ReadModel):
 
 
 class FigureRead(ReadModel):
+    id: str = Field(validation_alias=AliasChoices("key", "id"), description="Stable id")
+    measure: str = Field(validation_alias=AliasChoices("outcome", "measure"))
     outcome: str
     population: str
+    time_frame: str = Field(validation_alias=AliasChoices("time_horizon", "time_frame"))
     time_horizon: str
-    treated_per_100: float
+    events: int
+    per: int
     comparator: str | None
+    comparator_events: int | None
+    treated_per_100: float
     comparator_per_100: float | None
     higher_is_better: bool
+    certainty: Certainty | None = None
     uncertainty: str | None
+    curator_note: str | None = None
     source: str = _src()
 
 
@@ -141,7 +158,11 @@ class IndicationRead(ReadModel):
     sessions_per_month: float | None
     hours_per_session: float | None
     courses_per_year: float | None
-    note: str | None
+    place: dict[str, Any] | None = Field(
+        default=None, description="What must come before it (docs/catalog-format.md)"
+    )
+    message: str | None = None
+    note: str | None = Field(description="Curator-only note")
     source: str = _src()
     figures: list[FigureRead]
     revision: int
@@ -215,6 +236,11 @@ class RiskFactorRead(ReadModel):
     label: str
     description: str | None
     codes: list[CodingRead]
+    implies: list[str] = Field(default=[], description="Factors the patient then has too")
+    may_be: list[str] = Field(
+        default=[], description="Factors it leaves open: a rule on them asks for `check`"
+    )
+    check: str | None = Field(default=None, validation_alias=AliasChoices("check_fact", "check"))
 
 
 class RiskFactorList(BaseModel):
@@ -272,6 +298,8 @@ class IndicationUpdate(Patch):
     sessions_per_month: NonNegative | None = None
     hours_per_session: NonNegative | None = None
     courses_per_year: NonNegative | None = None
+    place: PlaceEntry | None = None
+    message: str | None = None
     note: str | None = None
     source: Slug | None = None
     figures: list[FigureEntry] | None = None
@@ -300,7 +328,10 @@ class RiskRuleUpdate(Patch):
     code: Slug | None = None
     attribute: PatientAttribute | None = None
     operator: Operator | None = None
-    value: float | bool | str | None = None
+    value: float | bool | str | list[str] | None = None
+    when: TermEntry | None = None
+    ask_if_unknown: bool | None = None
+    curator_note: str | None = None
     severity: Severity | None = None
     safety_penalty: Annotated[float, Field(ge=0, le=1)] | None = None
     condition: Slug | None = None

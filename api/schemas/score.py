@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scoring.model import CRITERIA, CareSetting, Method
+from scoring.model import CRITERIA, CareSetting, Certainty, Method, PriorOutcome
 
 CRITERION_NAMES = [c.value for c in CRITERIA]
 
@@ -16,6 +16,18 @@ class Coding(BaseModel):
 
     system: Annotated[str, Field(min_length=1, max_length=200)]
     code: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PriorTreatment(BaseModel):
+    """A therapy already given for this condition."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    therapy_id: Annotated[str, Field(min_length=1, max_length=80, description="A therapy id")]
+    outcome: PriorOutcome | None = Field(
+        default=None, description="Omitted: given, response not known"
+    )
+    ongoing: bool = Field(default=False, description="Still being given")
 
 
 class Patient(BaseModel):
@@ -44,6 +56,23 @@ class Patient(BaseModel):
         Annotated[float, Field(ge=0, le=48, description="One-way travel time to the clinic, hours")]
         | None
     ) = None
+    prior_treatments: (
+        Annotated[
+            list[PriorTreatment],
+            Field(
+                max_length=50,
+                description="Treatments already given for this condition. Omitted or null: "
+                "history unknown; []: none yet (treatment-naive)",
+            ),
+        ]
+        | None
+    ) = None
+    phase: Literal["newly_diagnosed", "persistent", "chronic"] | None = Field(
+        default=None, description="Phase of the illness where it has phases (ITP)"
+    )
+    antibody_status: Literal["achr", "musk", "seronegative"] | None = Field(
+        default=None, description="Myasthenia gravis antibody test result"
+    )
 
 
 class Preferences(BaseModel):
@@ -148,6 +177,25 @@ class RankedOut(BaseModel):
     cautions: list[ReasonOut]
     evidence: list[CitationOut]
     outcomes: list[str] = Field(description="Outcome figures as natural frequencies (per 100)")
+    outcome_figures: list[OutcomeFigureOut] = []
+
+
+class ComparatorOut(BaseModel):
+    label: str
+    events: int
+
+
+class OutcomeFigureOut(BaseModel):
+    id: str = Field(description="A stable id from the catalog file")
+    measure: str
+    population: str
+    events: int
+    per: int = Field(description="100, or 1,000 for rare events")
+    comparator: ComparatorOut | None
+    time_frame: str
+    certainty: Certainty | None
+    source: str
+    higher_is_better: bool = True
 
 
 class ExcludedOut(BaseModel):
@@ -193,4 +241,9 @@ class ScoreResponse(BaseModel):
     stability: StabilityOut
     unknown: list[str] = Field(
         description="Patient facts that a catalog rule needed but the request did not give"
+    )
+    later: list[ExcludedOut] = Field(
+        default=[],
+        description="Options for a later decision point: what the stated history shows does "
+        "not yet meet what usually comes first (code `later_decision_point`)",
     )

@@ -84,7 +84,31 @@ def test_each_load_is_one_new_version_with_an_audit_entry(database_url: str) -> 
         (lambda t: t + "\n  - [unbalanced", "not valid YAML"),
         (
             lambda t: t.replace("operator: lt, value: 30", "operator: has, value: 30"),
-            "compares a number",
+            "rule ivig-egfr: `has` applies only to risk_factor",
+        ),
+        (
+            lambda t: t.replace("attribute: egfr", "attribute: kidney_size"),
+            "rule ivig-egfr: unknown fact 'kidney_size'",
+        ),
+        (
+            lambda t: t.replace("    place: {requires: inadequate_first_line}\n", ""),
+            "indication plasma-exchange/cidp: no place",
+        ),
+        (
+            lambda t: t.replace('time_frame: "24 weeks", ', ""),
+            "indication ivig/cidp figure ivig-cidp-ice 'improved disability': no time frame",
+        ),
+        (
+            lambda t: t.replace("denominator: people, ", ""),
+            "figure ivig-cidp-ice 'improved disability': the denominator must be people",
+        ),
+        (
+            lambda t: t.replace("id: ivig-cidp-ice, ", ""),
+            "indication ivig/cidp figure 1 'improved disability': no stable id",
+        ),
+        (
+            lambda t: t.replace("therapies: [ivig]", "therapies: [ivgi]"),
+            "indication scig/cidp: place names unknown therapy 'ivgi'",
         ),
     ],
 )

@@ -41,11 +41,13 @@ INDICATIONS: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def _figure_text(figure: dict[str, Any]) -> str:
-    parts = [figure["outcome"], figure["population"], figure["time_horizon"]]
-    parts.append(f"{figure['treated_per_100']:g} per 100")
-    if figure.get("comparator_per_100") is not None:
-        parts.append(f"{figure['treated_per_100']:g} vs {figure['comparator_per_100']:g}")
-        parts.append(str(figure.get("comparator")))
+    parts = [figure["measure"], figure["population"], figure["time_frame"]]
+    per = figure["per"]
+    parts.append(f"{figure['events'] * 100 / per:g} per 100")
+    comparator = figure.get("comparator")
+    if comparator is not None:
+        parts.append(f"{figure['events'] * 100 / per:g} vs {comparator['events'] * 100 / per:g}")
+        parts.append(str(comparator["label"]))
     return " | ".join(parts)
 
 
@@ -261,15 +263,15 @@ ARTICLE_FACTS: list[tuple[str, str, str, str]] = [
     (
         "PI study: 22 in 100 infusions had mild or moderate side effects, mostly headache",
         "ivig",
-        "figures",
+        "notes",
         r"infusions with mild or moderate side effects \(most often headache\)"
-        r".*\| 22 per 100",
+        r": 22 per 100 infusions",
     ),
     (
         "PI study: more than 98 in 100 infusions completed without stopping or slowing",
         "ivig",
-        "figures",
-        r"infusions completed without stopping or slowing.*\| 98 per 100",
+        "notes",
+        r"infusions completed without stopping or slowing.*more than 98 per 100 infusions",
     ),
     (
         "CIDP study: disability improved 54 vs 21 in 100 at 24 weeks, IVIG or placebo q3w",
@@ -706,7 +708,7 @@ def test_risk_rules_name_known_risk_factors_and_conditions() -> None:
     factors = {f["id"] for f in CATALOG["risk_factors"]}
     for therapy in CATALOG["therapies"]:
         for rule in therapy.get("risk_rules", []):
-            if rule["attribute"] == "risk_factor":
+            if rule.get("attribute") == "risk_factor":
                 assert rule["value"] in factors, rule["id"]
             if rule.get("condition") is not None:
                 assert rule["condition"] in CONDITIONS, rule["id"]

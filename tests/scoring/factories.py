@@ -12,6 +12,7 @@ from scoring.model import (
     CareSetting,
     CatalogSnapshot,
     Certainty,
+    Comparison,
     Condition,
     Cost,
     CostBasis,
@@ -137,17 +138,16 @@ def rule(
     therapy_id: str = "ivig",
     attribute: PatientAttribute = PatientAttribute.EGFR,
     operator: Operator = Operator.LT,
-    value: float | bool | str = 30.0,
+    value: float | bool | str | tuple[str, ...] = 30.0,
     severity: Severity = Severity.RELATIVE,
     **overrides: Any,
 ) -> RiskRule:
+    """A one-comparison rule (pass `when=` for a condition over several facts)."""
     values: dict[str, Any] = {
         "id": f"{therapy_id}-{attribute.value}-{operator.value}-{value}",
         "therapy_id": therapy_id,
         "code": f"{attribute.value}_rule",
-        "attribute": attribute,
-        "operator": operator,
-        "value": value,
+        "when": Comparison(attribute, operator, value),
         "severity": severity,
         "message": f"Rule on {attribute.value}.",
         "source_id": "src-rule",

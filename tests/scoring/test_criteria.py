@@ -111,7 +111,15 @@ def test_safety_counts_serious_and_common_effects_on_fixed_scales(
 def test_safety_says_how_many_effects_have_no_frequency() -> None:
     partial = criteria.safety((effect(per_100=None), effect(per_100=0.0)), (), SCALES)
     assert partial.value == 1.0
-    assert "1 listed effect(s) have no known frequency" in partial.explanation
+    assert "1 other listed effect(s) have no known rate" in partial.explanation
+
+
+def test_a_serious_harm_without_a_rate_is_named_never_zero_in_100() -> None:
+    harm = effect(per_100=None, serious=True, name="Kidney failure")
+    partial = criteria.safety((harm, effect(per_100=10.0)), (), SCALES)
+    assert "Kidney failure" in partial.explanation
+    assert "Serious side effects: about 0" not in partial.explanation
+    assert "0 in 100" not in partial.explanation.split("Other")[0]
 
 
 @pytest.mark.parametrize(

@@ -65,12 +65,14 @@ CATALOG = snapshot(
             "ivig",
             figures=(
                 OutcomeFigure(
-                    outcome="improved disability",
+                    id="ivig-cidp-ice",
+                    measure="had less disability",
                     population="adults with CIDP",
-                    time_horizon="24 weeks",
-                    treated_per_100=54.0,
+                    time_frame="24 weeks",
+                    events=54,
+                    per=100,
                     comparator="placebo",
-                    comparator_per_100=21.0,
+                    comparator_events=21,
                     source_id="ice-trial",
                 ),
             ),
@@ -173,8 +175,15 @@ def test_evidence_outcomes_and_cautions_of_one_option() -> None:
     )
     assert all(e.citation.startswith("Citation of") for e in ivig.evidence)
     assert ivig.outcomes == (
-        "About 54 in 100 people (adults with CIDP) had improved disability after 24 weeks, "
-        "against about 21 in 100 with placebo.",
+        "About 54 in 100 people had less disability after 24 weeks, "
+        "against about 21 in 100 with placebo. Who: adults with CIDP.",
+    )
+    (figure,) = ivig.outcome_figures
+    assert (figure.id, figure.events, figure.per, figure.comparator_events) == (
+        "ivig-cidp-ice",
+        54,
+        100,
+        21,
     )
     assert result.unknown == ()
     excluded = {e.therapy_id: [r.code for r in e.reasons] for e in result.excluded}

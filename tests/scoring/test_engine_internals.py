@@ -30,7 +30,7 @@ from scoring.model import (
     Weights,
 )
 from scoring.precision import fixed, fixed_all
-from scoring.rules import assess
+from scoring.rules import evaluate
 from scoring.weights import DEFAULT_RATINGS
 
 
@@ -116,7 +116,7 @@ def test_risk_factor_and_scalar_rules_keep_the_rule_order() -> None:
     )
     result = rank(catalog, case, Preferences(), Weights(dict(DEFAULT_RATINGS)))
     (option,) = result.ranked
-    expected = assess(tuple(sorted(rules, key=lambda r: r.id)), case).cautioning
+    expected = [r for r in sorted(rules, key=lambda r: r.id) if evaluate(r, case)]
     assert [c.code for c in option.cautions] == [r.code for r in expected]
     assert option.criteria[CRITERIA[1]].explanation.endswith(
         "for this patient's risks: a_code, egfr_rule, c_code."

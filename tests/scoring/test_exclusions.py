@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from factories import availability, cost, facts, indication, rule, therapy
+from factories import availability, cost, facts, indication, rule, snapshot, therapy
 
-from scoring.criteria import annual_cost
-from scoring.exclusions import screen
+from scoring import rank
 from scoring.facts import TherapyFacts
 from scoring.model import (
     AvailabilityStatus,
@@ -17,10 +16,14 @@ from scoring.model import (
     PatientCase,
     Preferences,
     Severity,
+    Weights,
 )
-from scoring.rules import assess
+from scoring.weights import DEFAULT_RATINGS
 
 CASE = PatientCase(condition_id="cidp", age_years=40, egfr=25)
+
+
+SCREEN_CAUTIONS = ("needs_check_", "home_after_supervised_infusions", "budget_unchecked")
 
 
 def run(
@@ -28,17 +31,30 @@ def run(
     case: PatientCase = CASE,
     preferences: Preferences | None = None,
 ) -> tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]]:
-    screening = screen(
-        therapy_facts,
-        assess(therapy_facts.risk_rules, case),
-        annual_cost(therapy_facts),
-        case,
-        preferences or Preferences(),
+    """The engine's verdict on one therapy: its exclusion reasons, or its screen cautions."""
+    profile = therapy_facts.therapy
+    catalog = snapshot(
+        therapies=(profile,),
+        indications=(therapy_facts.indication,) if therapy_facts.indication else (),
+        costs=(therapy_facts.cost,) if therapy_facts.cost else (),
+        availability_rows=(therapy_facts.availability,) if therapy_facts.availability else (),
+        risk_rules=therapy_facts.risk_rules,
     )
-    return (
-        [(r.code, r.source) for r in screening.reasons],
-        [(c.code, c.source) for c in screening.cautions],
+    result = rank(catalog, case, preferences or Preferences(), Weights(dict(DEFAULT_RATINGS)))
+    if result.excluded:
+        (exclusion,) = result.excluded
+        return [(r.code, r.source) for r in exclusion.reasons], []
+    (option,) = result.ranked
+    return [], [(c.code, c.source) for c in option.cautions if c.code.startswith(SCREEN_CAUTIONS)]
+
+
+def messages(therapy_facts: TherapyFacts) -> list[str]:
+    catalog = snapshot(
+        therapies=(therapy_facts.therapy,),
+        indications=(therapy_facts.indication,) if therapy_facts.indication else (),
     )
+    result = rank(catalog, CASE, Preferences(), Weights(dict(DEFAULT_RATINGS)))
+    return [r.message for e in result.excluded for r in e.reasons]
 
 
 def test_a_plain_first_line_therapy_passes() -> None:
@@ -48,8 +64,7 @@ def test_a_plain_first_line_therapy_passes() -> None:
 def test_no_indication_is_excluded_without_a_source() -> None:
     reasons, _ = run(facts(indication=None))
     assert reasons == [("no_indication", None)]
-    therapy_facts = facts(indication=None)
-    message = screen(therapy_facts, assess((), CASE), None, CASE, Preferences()).reasons[0].message
+    (message,) = messages(facts(indication=None))
     assert "no evidence" in message
 
 
@@ -57,23 +72,27 @@ def test_no_indication_is_excluded_without_a_source() -> None:
     "status",
     [IndicationStatus.NOT_RECOMMENDED, IndicationStatus.HARMFUL, IndicationStatus.NO_ROLE],
 )
-def test_excluded_statuses_carry_the_indications_source_and_note(status: IndicationStatus) -> None:
-    with_note = facts(indication_row=indication(status=status, note="Trial showed harm."))
-    reasons, _ = run(with_note)
+def test_excluded_statuses_carry_the_indications_source_and_message(
+    status: IndicationStatus,
+) -> None:
+    with_message = facts(indication_row=indication(status=status, message="Trial showed harm."))
+    reasons, _ = run(with_message)
     assert reasons == [(status.value, "src-guideline")]
-    screening = screen(with_note, assess((), CASE), None, CASE, Preferences())
-    assert screening.reasons[0].message == "Trial showed harm."
-    without_note = screen(
-        facts(indication_row=indication(status=status)), assess((), CASE), None, CASE, Preferences()
-    )
-    assert without_note.reasons[0].message
+    assert messages(with_message) == ["Trial showed harm."]
+    (plain,) = messages(facts(indication_row=indication(status=status)))
+    assert plain
+
+
+def test_a_curator_note_never_reaches_the_reason() -> None:
+    noted = facts(indication_row=indication(status=IndicationStatus.HARMFUL, note="[K] check"))
+    assert all("[K]" not in m for m in messages(noted))
 
 
 def test_an_absolute_rule_that_applies_excludes_with_its_own_words() -> None:
     absolute = rule(severity=Severity.ABSOLUTE, code="severe_renal", message="Kidneys fail.")
-    therapy_facts = facts(risk_rules=(absolute,))
-    screening = screen(therapy_facts, assess((absolute,), CASE), None, CASE, Preferences())
-    assert [(r.code, r.message, r.source) for r in screening.reasons] == [
+    catalog = snapshot(therapies=(therapy(),), indications=(indication(),), risk_rules=(absolute,))
+    result = rank(catalog, CASE, Preferences(), Weights(dict(DEFAULT_RATINGS)))
+    assert [(r.code, r.message, r.source) for e in result.excluded for r in e.reasons] == [
         ("severe_renal", "Kidneys fail.", "src-rule")
     ]
 
@@ -142,8 +161,15 @@ def test_over_budget(limit: float | None, excluded: bool) -> None:
     assert reasons == ([("over_budget", "src-cost")] if excluded else [])
 
 
-def test_an_unknown_cost_is_never_over_budget() -> None:
-    assert run(facts(), preferences=Preferences(max_annual_cost=0.0)) == ([], [])
+def test_an_unknown_cost_is_never_silently_within_budget() -> None:
+    assert run(facts(), preferences=Preferences(max_annual_cost=1.0)) == (
+        [],
+        [("budget_unchecked", None)],
+    )
+
+
+def test_without_a_budget_an_unknown_cost_asks_nothing() -> None:
+    assert run(facts()) == ([], [])
 
 
 @pytest.mark.parametrize(

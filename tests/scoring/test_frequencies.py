@@ -10,13 +10,15 @@ from scoring.model import OutcomeFigure
 
 def figure(**overrides: object) -> OutcomeFigure:
     values: dict[str, object] = {
-        "outcome": "improved disability",
+        "id": "ivig-cidp-ice",
+        "measure": "had less disability",
         "population": "adults with CIDP",
-        "time_horizon": "24 weeks",
-        "treated_per_100": 54.0,
+        "time_frame": "24 weeks",
+        "events": 54,
+        "per": 100,
         "source_id": "ice-trial",
         "comparator": "placebo",
-        "comparator_per_100": 21.0,
+        "comparator_events": 21,
     }
     values.update(overrides)
     return OutcomeFigure(**values)  # type: ignore[arg-type]
@@ -24,8 +26,8 @@ def figure(**overrides: object) -> OutcomeFigure:
 
 def test_the_ice_trial_sentence() -> None:
     assert statement(figure()) == (
-        "About 54 in 100 people (adults with CIDP) had improved disability after 24 weeks, "
-        "against about 21 in 100 with placebo."
+        "About 54 in 100 people had less disability after 24 weeks, "
+        "against about 21 in 100 with placebo. Who: adults with CIDP."
     )
 
 
@@ -45,21 +47,27 @@ def test_counts_are_whole_numbers_except_near_0_and_100(x: float, words: str) ->
     assert per_100(x) == words
 
 
-def test_rare_events_and_a_horizon_with_its_own_preposition() -> None:
+def test_rare_events_per_1000_and_a_horizon_with_its_own_preposition() -> None:
     text = statement(
         figure(
-            outcome="a serious infusion reaction",
-            time_horizon="within 1 year",
-            treated_per_100=0.4,
+            measure="had a serious infusion reaction",
+            time_frame="within 1 year",
+            events=4,
+            per=1000,
             comparator=None,
-            comparator_per_100=None,
-            uncertainty="wide confidence interval.",
+            comparator_events=None,
+            uncertainty="Wide confidence interval.",
         )
     )
     assert text == (
-        "Fewer than 1 in 100 people (adults with CIDP) had a serious infusion reaction within "
-        "1 year. Uncertainty: wide confidence interval."
+        "About 4 in 1,000 people had a serious infusion reaction within 1 year. "
+        "Who: adults with CIDP. Wide confidence interval."
     )
+
+
+@pytest.mark.parametrize(("events", "start"), [(0, "0 in 100"), (100, "100 in 100")])
+def test_none_and_all_are_exact(events: int, start: str) -> None:
+    assert statement(figure(events=events)).startswith(start)
 
 
 def test_a_comparator_without_a_name() -> None:

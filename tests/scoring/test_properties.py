@@ -17,6 +17,7 @@ from scoring.model import (
     CareSetting,
     CatalogSnapshot,
     Certainty,
+    Comparison,
     Cost,
     CostBasis,
     Criterion,
@@ -26,7 +27,11 @@ from scoring.model import (
     Operator,
     PatientAttribute,
     PatientCase,
+    Place,
     Preferences,
+    PriorOutcome,
+    PriorTreatment,
+    Requirement,
     Result,
     RiskRule,
     Severity,
@@ -80,6 +85,7 @@ def bundles(draw: st.DrawFn, therapy_id: str) -> Bundle:
             source_id=st.just("src-guideline"),
             onset_days=maybe() | st.floats(0, 200),
             courses_per_year=maybe() | st.floats(0, 4),
+            place=places,
         )
     )
     cost = draw(
@@ -131,9 +137,7 @@ def bundles(draw: st.DrawFn, therapy_id: str) -> Bundle:
             id=f"{therapy_id}-{i}",
             therapy_id=therapy_id,
             code=f"code_{i}",
-            attribute=templates[i][0],
-            operator=templates[i][1],
-            value=templates[i][2],
+            when=Comparison(*templates[i]),
             severity=draw(st.sampled_from(list(Severity))),
             message="generated rule",
             source_id="src-rule",
@@ -161,8 +165,30 @@ def build(bundles_: list[Bundle]) -> CatalogSnapshot:
     )
 
 
+THERAPY_IDS = [f"t{n}" for n in range(5)]
+places = st.builds(
+    Place,
+    requires=st.sampled_from(list(Requirement)),
+    therapies=st.lists(st.sampled_from(THERAPY_IDS), max_size=2, unique=True).map(tuple),
+    phases=st.lists(st.sampled_from(["newly_diagnosed", "persistent", "chronic"]), max_size=2).map(
+        lambda p: tuple(sorted(set(p)))
+    ),
+    retreatment=st.lists(st.sampled_from(list(PriorOutcome)), max_size=1).map(tuple),
+    source_id=st.just("src-guideline"),
+)
+histories = maybe() | st.lists(
+    st.builds(
+        PriorTreatment,
+        therapy_id=st.sampled_from(THERAPY_IDS),
+        outcome=maybe() | st.sampled_from(list(PriorOutcome)),
+        ongoing=st.booleans(),
+    ),
+    max_size=4,
+).map(tuple)
 cases = st.builds(
     PatientCase,
+    prior_treatments=histories,
+    phase=maybe() | st.sampled_from(["newly_diagnosed", "persistent", "chronic"]),
     condition_id=st.just("cidp"),
     age_years=maybe() | st.floats(0, 90),
     egfr=maybe() | st.floats(5, 120),
@@ -208,7 +234,7 @@ def test_same_input_same_result(
 
 @PROPERTY
 @given(catalogs(), cases, preferences, ratings, st.sampled_from(list(Method)))
-def test_every_therapy_is_ranked_or_excluded_with_reasons(
+def test_every_therapy_is_ranked_excluded_or_later_with_reasons(
     bundles_: list[Bundle],
     case: PatientCase,
     prefs: Preferences,
@@ -218,8 +244,15 @@ def test_every_therapy_is_ranked_or_excluded_with_reasons(
     result = rank(build(bundles_), case, prefs, weights(values), method=method)
     ranked = [o.therapy_id for o in result.ranked]
     excluded = [e.therapy_id for e in result.excluded]
-    assert sorted(ranked + excluded) == sorted(b.therapy.id for b in bundles_)
-    assert not set(ranked) & set(excluded)
+    later = [e.therapy_id for e in result.later]
+    # Each therapy in exactly one list: ranked, excluded, or waiting for a later point.
+    assert sorted(ranked + excluded + later) == sorted(b.therapy.id for b in bundles_)
+    if case.prior_treatments is None and case.phase is None:
+        assert later == [], "an unknown history or phase never moves an option"
+    for waiting in result.later:
+        assert waiting.reasons
+        assert {r.code for r in waiting.reasons} == {"later_decision_point"}
+        assert all(r.message and r.source for r in waiting.reasons)
     for exclusion in result.excluded:
         assert exclusion.reasons
         assert all(r.code and r.message for r in exclusion.reasons)
