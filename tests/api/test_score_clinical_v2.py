@@ -133,3 +133,252 @@ def test_eculizumab_shows_its_meningococcal_warning_even_without_patient_facts(
     assert response.status_code == 200
     effects = [e["name"].lower() for e in response.json()["adverse_effects"] if e["serious"]]
     assert any("meningococcal" in name for name in effects)
+
+
+# --- who comes first and who waits, per condition and decision point ---------------------
+
+
+def later_ids(result: dict[str, Any]) -> set[str]:
+    return {entry["therapy_id"] for entry in result["later"]}
+
+
+def test_itp_newly_diagnosed_adult_starts_with_steroids_and_second_line_waits(
+    client: TestClient,
+) -> None:
+    """ASH 2019: adults with newly diagnosed ITP and platelets below 30: corticosteroids;
+    TPO receptor agonists, rituximab, fostamatinib and splenectomy are for ITP lasting 3
+    months or more after steroids; anti-D when steroids cannot be used."""
+    result = score(
+        client,
+        {
+            "condition": "itp",
+            "patient": {
+                "age_years": 45,
+                "platelet_count": 20,
+                "phase": "newly_diagnosed",
+                "prior_treatments": [],
+            },
+        },
+    )
+    assert ranked_ids(result)[0] == "corticosteroids"
+    assert "observation" not in ranked_ids(result)
+    waiting = {"romiplostim", "eltrombopag", "avatrombopag", "fostamatinib", "splenectomy"}
+    assert waiting | {"rituximab", "anti-d"} <= later_ids(result)
+
+
+def test_itp_chronic_after_steroids_ranks_tpo_receptor_agonists(client: TestClient) -> None:
+    result = score(
+        client,
+        {
+            "condition": "itp",
+            "patient": {
+                "age_years": 45,
+                "phase": "chronic",
+                "prior_treatments": [
+                    {"therapy_id": "corticosteroids", "outcome": "inadequate_response"}
+                ],
+            },
+        },
+    )
+    ranked = ranked_ids(result)
+    assert {"romiplostim", "eltrombopag", "avatrombopag", "fostamatinib", "splenectomy"} <= set(
+        ranked
+    )
+    assert "corticosteroids" not in ranked
+    # A TPO receptor agonist comes before splenectomy (ASH 2019: delay splenectomy).
+    assert ranked.index("romiplostim") < ranked.index("splenectomy")
+
+
+def test_itp_persistent_phase_keeps_fostamatinib_and_splenectomy_for_chronic_itp(
+    client: TestClient,
+) -> None:
+    result = score(
+        client,
+        {
+            "condition": "itp",
+            "patient": {
+                "age_years": 45,
+                "phase": "persistent",
+                "prior_treatments": [
+                    {"therapy_id": "corticosteroids", "outcome": "inadequate_response"}
+                ],
+            },
+        },
+    )
+    assert {"romiplostim", "eltrombopag"} <= set(ranked_ids(result))
+    assert {"fostamatinib", "splenectomy"} <= later_ids(result)
+
+
+def test_child_with_itp_sees_observation_first_and_no_adult_only_drug(client: TestClient) -> None:
+    result = score(
+        client,
+        {
+            "condition": "itp",
+            "patient": {"age_years": 7, "phase": "chronic", "prior_treatments": []},
+        },
+    )
+    assert ranked_ids(result)[0] == "observation"
+    assert "age_label_limit" in excluded_codes(result, "fostamatinib")
+
+
+def test_mg_treatment_naive_achr_starts_with_symptomatic_steroid_and_thymectomy(
+    client: TestClient,
+) -> None:
+    result = score(
+        client,
+        {
+            "condition": "mg",
+            "patient": {"age_years": 40, "antibody_status": "achr", "prior_treatments": []},
+        },
+    )
+    assert set(ranked_ids(result)) == {"pyridostigmine", "corticosteroids", "thymectomy"}
+    biologics = {
+        "eculizumab",
+        "ravulizumab",
+        "zilucoplan",
+        "efgartigimod",
+        "rozanolixizumab",
+        "nipocalimab",
+    }
+    assert biologics | {"azathioprine", "mycophenolate"} <= later_ids(result)
+
+
+def test_mg_on_steroids_can_add_a_steroid_sparing_agent(client: TestClient) -> None:
+    result = score(
+        client,
+        {
+            "condition": "mg",
+            "patient": {
+                "age_years": 40,
+                "antibody_status": "achr",
+                "prior_treatments": [
+                    {"therapy_id": "corticosteroids", "outcome": "responded", "ongoing": True}
+                ],
+            },
+        },
+    )
+    assert {"azathioprine", "mycophenolate"} <= set(ranked_ids(result))
+
+
+def test_mg_refractory_musk_never_ranks_achr_only_biologics(client: TestClient) -> None:
+    """Complement inhibitors and efgartigimod: AChR-positive only; rozanolixizumab and
+    nipocalimab: AChR or MuSK; thymectomy is not used for MuSK MG."""
+    result = score(
+        client,
+        {
+            "condition": "mg",
+            "patient": {
+                "age_years": 40,
+                "antibody_status": "musk",
+                "prior_treatments": [
+                    {"therapy_id": "corticosteroids", "outcome": "inadequate_response"}
+                ],
+            },
+        },
+    )
+    ranked = set(ranked_ids(result))
+    assert {"rozanolixizumab", "nipocalimab", "rituximab"} <= ranked
+    for therapy in ("eculizumab", "ravulizumab", "zilucoplan", "efgartigimod"):
+        assert therapy not in ranked
+        assert "antibody_label_limit" in excluded_codes(result, therapy)
+    assert "antibody_not_studied" in excluded_codes(result, "thymectomy")
+
+
+def test_mg_seronegative_has_no_labelled_biologic(client: TestClient) -> None:
+    result = score(
+        client,
+        {
+            "condition": "mg",
+            "patient": {
+                "age_years": 40,
+                "antibody_status": "seronegative",
+                "prior_treatments": [
+                    {"therapy_id": "corticosteroids", "outcome": "inadequate_response"}
+                ],
+            },
+        },
+    )
+    for therapy in ("rozanolixizumab", "nipocalimab", "ravulizumab", "efgartigimod"):
+        assert therapy not in ranked_ids(result)
+
+
+def test_relapsing_ms_treatment_naive_ranks_platform_and_anti_cd20_and_the_rest_waits(
+    client: TestClient,
+) -> None:
+    result = score(
+        client, {"condition": "ms", "patient": {"age_years": 30, "prior_treatments": []}}
+    )
+    ranked = set(ranked_ids(result))
+    assert {
+        "interferon-beta",
+        "glatiramer",
+        "teriflunomide",
+        "dimethyl-fumarate",
+        "s1p-modulators",
+        "ocrelizumab",
+        "ofatumumab",
+        "ublituximab",
+    } <= ranked
+    assert {"cladribine", "natalizumab", "alemtuzumab", "hsct"} <= later_ids(result)
+
+
+def test_relapsing_ms_breakthrough_on_a_platform_drug_opens_the_next_step(
+    client: TestClient,
+) -> None:
+    result = score(
+        client,
+        {
+            "condition": "ms",
+            "patient": {
+                "age_years": 30,
+                "prior_treatments": [
+                    {"therapy_id": "interferon-beta", "outcome": "inadequate_response"}
+                ],
+            },
+        },
+    )
+    ranked = set(ranked_ids(result))
+    assert {"cladribine", "natalizumab", "alemtuzumab", "hsct"} <= ranked
+    assert "interferon-beta" not in ranked
+
+
+def test_scid_infant_sees_the_transplant_first_and_immunoglobulin_as_its_bridge(
+    client: TestClient,
+) -> None:
+    result = score(
+        client,
+        {
+            "condition": "scid",
+            "patient": {"age_years": 0.3, "weight_kg": 5.5, "prior_treatments": []},
+        },
+    )
+    assert ranked_ids(result) == ["hsct-allogeneic"]
+    assert {"ivig", "scig"} <= later_ids(result)
+    for therapy in ("plasma-exchange", "rituximab", "efgartigimod"):
+        assert "harmful" in excluded_codes(result, therapy)
+    figures = option(result, "hsct-allogeneic")["outcome_figures"]
+    assert any(f["events"] == 87 and f["per"] == 100 for f in figures)
+
+
+def test_scid_codes_reach_the_scid_condition(client: TestClient) -> None:
+    for code in ("D81.0", "D81.1", "D81.2", "D81.31"):
+        coding = {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}
+        result = score(client, {"condition": coding, "patient": {"age_years": 0.5}})
+        assert result["condition"]["id"] == "scid", code
+    other = {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "D83.9"}
+    assert score(client, {"condition": other})["condition"]["id"] == "pi"
+
+
+def test_adult_cvid_sees_the_transplant_mortality(client: TestClient) -> None:
+    result = score(
+        client,
+        {
+            "condition": "pi",
+            "patient": {
+                "age_years": 35,
+                "prior_treatments": [{"therapy_id": "ivig", "outcome": "inadequate_response"}],
+            },
+        },
+    )
+    cautions = {c["code"]: c for c in option(result, "hsct-allogeneic")["cautions"]}
+    assert "13 of 25" in cautions["transplant_mortality"]["message"]
