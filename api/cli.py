@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from api.settings import Settings, get_settings
+from db.catalog_check import catalog_gaps
 from db.catalog_file import SEED_CATALOG, CatalogFileError, dump_catalog, load_catalog_file
 from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
@@ -80,7 +81,24 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def check_catalog_file(path: str) -> int:
+    """`tada catalog check`: print every option the file would rank on missing data."""
+    try:
+        catalog = load_catalog_file(path)
+    except CatalogFileError as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 2
+    gaps = catalog_gaps(catalog)
+    for gap in gaps:
+        print(gap)
+    regions = ", ".join(catalog.scales.regions_served)
+    print(f"{path}: {len(gaps)} gap(s) for the regions served ({regions})", file=sys.stderr)
+    return 1 if gaps else 0
+
+
 def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "check":
+        return check_catalog_file(args.file)
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     try:
@@ -165,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export = catalog_actions.add_parser("export", help="write the catalog as YAML")
     export.add_argument("--output", "-o", default="-")
+    check = catalog_actions.add_parser(
+        "check", help="list every ranked option without cost, burden, supply or side-effect data"
+    )
+    check.add_argument("file", nargs="?", default=str(SEED_CATALOG))
     catalog.set_defaults(handler=cmd_catalog)
 
     keys = commands.add_parser("keys", help="API keys")

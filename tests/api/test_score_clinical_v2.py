@@ -382,3 +382,55 @@ def test_adult_cvid_sees_the_transplant_mortality(client: TestClient) -> None:
     )
     cautions = {c["code"]: c for c in option(result, "hsct-allogeneic")["cautions"]}
     assert "13 of 25" in cautions["transplant_mortality"]["message"]
+
+
+# --- costs follow the dose -----------------------------------------------------------------
+
+
+def annual_cost_text(result: dict[str, Any], therapy: str) -> str:
+    return str(option(result, therapy)["criteria"]["cost"]["explanation"])
+
+
+def test_immunoglobulin_cost_follows_the_weight(client: TestClient) -> None:
+    """The review found IVIG cost the same for a 5.5 kg infant as for an adult."""
+    infant = score(client, {"condition": "pi", "patient": {"age_years": 0.5, "weight_kg": 5.5}})
+    adult = score(client, {"condition": "pi", "patient": {"age_years": 40, "weight_kg": 70}})
+    for therapy in ("ivig", "scig"):
+        small = option(infant, therapy)["criteria"]["cost"]["value"]
+        large = option(adult, therapy)["criteria"]["cost"]["value"]
+        assert small > large, therapy
+        assert "5.5 kg" in annual_cost_text(infant, therapy)
+        assert "70 kg" in annual_cost_text(adult, therapy)
+    # 70 kg x 0.5 g/kg x 151 USD/g x 1.2 a month x 12 = about 76,104 USD a year.
+    assert "76,104 USD" in annual_cost_text(adult, "ivig")
+    # 5.5 kg: about 5,980 USD a year.
+    assert "5,980 USD" in annual_cost_text(infant, "ivig")
+
+
+def test_unknown_weight_gives_a_cost_caution_not_a_price(client: TestClient) -> None:
+    result = score(client, {"condition": "pi", "patient": {"age_years": 40}})
+    ivig = option(result, "ivig")
+    assert "cost_needs_weight" in {c["code"] for c in ivig["cautions"]}
+    assert ivig["criteria"]["cost"]["value"] == 0.5
+
+
+def test_weight_based_budget_excludes_the_adult_but_not_the_infant(client: TestClient) -> None:
+    preferences = {"region": "US", "max_annual_cost": 20000}
+    infant = score(
+        client,
+        {
+            "condition": "pi",
+            "patient": {"age_years": 0.5, "weight_kg": 5.5},
+            "preferences": preferences,
+        },
+    )
+    adult = score(
+        client,
+        {
+            "condition": "pi",
+            "patient": {"age_years": 40, "weight_kg": 70},
+            "preferences": preferences,
+        },
+    )
+    assert "ivig" in ranked_ids(infant)
+    assert "over_budget" in excluded_codes(adult, "ivig")
