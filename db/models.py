@@ -213,8 +213,8 @@ class RiskRule(Base):
     # `condition_expr` (the file's `when`), never both.
     attribute: Mapped[str | None] = mapped_column(String(40))
     operator: Mapped[str | None] = mapped_column(String(8))
-    value: Mapped[Any] = mapped_column(JSON, nullable=True)
-    condition_expr: Mapped[Any] = mapped_column(JSON, nullable=True)
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    condition_expr: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     ask_if_unknown: Mapped[bool | None] = mapped_column(Boolean)
     severity: Mapped[str] = mapped_column(String(10))
     safety_penalty: Mapped[float] = mapped_column(Float, default=0)
@@ -284,7 +284,7 @@ class Indication(Base):
     courses_per_year: Mapped[float | None] = mapped_column(Float)
     dose_per_kg: Mapped[float | None] = mapped_column(Float)
     # The place (db.catalog_file.PlaceEntry as JSON); NULL only for excluded statuses.
-    place: Mapped[Any] = mapped_column(JSON, nullable=True)
+    place: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     message: Mapped[str | None] = mapped_column(Text)  # patient-facing
     note: Mapped[str | None] = mapped_column(Text)  # curator-only
     source_id: Mapped[str] = _source_fk()

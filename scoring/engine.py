@@ -1,14 +1,19 @@
 """The decision engine's one entry point: `rank(snapshot, case, preferences, weights) -> Result`.
 
-Steps (DESIGN.md "Scoring semantics"):
+Steps (DESIGN.md "Scoring semantics"; README "What the engine does"):
 1. the case's condition must be in the snapshot (`UnknownCondition` otherwise);
-2. every therapy in the snapshot, by id: screened for applicability and hard constraints
-   (`scoring.exclusions`) — excluded with its reasons — or valued on the six criteria
-   (`scoring.criteria`) against the catalog's fixed scales;
+2. every therapy in the snapshot, by id, ends in exactly one list: `excluded` (applicability, a
+   prior inadequate response or intolerance, absolute risk rules read by `scoring.rules`, care
+   setting, budget, availability), `later` (its place needs something first that the stated
+   history or phase does not show), or valued on the six criteria (`scoring.criteria`) against
+   the catalog's fixed scales; `scoring.exclusions` words every reason;
 3. the patient's importance ratings normalised (`scoring.weights`);
 4. the options scored by the chosen method (`scoring.methods`) and ordered by
    (-score, therapy id);
 5. the stability of the first place under one-way weight changes (`scoring.stability`).
+
+What does not depend on the patient is prepared once per snapshot (`prepare`) and kept on the
+snapshot; a case only does what its facts change.
 
 The order reflects the patient's stated priorities, nothing more: no text the engine writes says
 which option to choose. Pure and deterministic: no I/O, clock, randomness or logging; every
@@ -205,6 +210,22 @@ class _Prepared:
     plain_evidence: dict[tuple[int, tuple[str, ...]], tuple[Citation, ...]] = field(
         default_factory=dict
     )
+    # (rule position, fact) -> its needs_check caution; worded once, not per case.
+    fact_checks: dict[tuple[int, str], Reason] = field(default_factory=dict)
+    # What a case's checks and relative rules make of the cautions and evidence, keyed by the
+    # facts they depend on: most cases repeat a few such combinations.
+    shown_cautions: dict[tuple[object, ...], tuple[tuple[Reason, ...], tuple[Citation, ...]]] = (
+        field(default_factory=dict)
+    )
+
+    def fact_check(self, compiled: CompiledRule, fact: str) -> Reason:
+        key = (compiled.position, fact)
+        reason = self.fact_checks.get(key)
+        if reason is None:
+            reason = needs_check(fact, compiled.rule)
+            if len(self.fact_checks) < _MEMO_SLOTS:
+                self.fact_checks[key] = reason
+        return reason
 
     def convenience(self, home: bool, case: PatientCase, preferences: Preferences) -> _Shown:
         """Convenience depends only on being at home now, travel and supervised infusions."""
@@ -309,6 +330,7 @@ class _Place:
     wrong_phase: Reason | None
     phase_check: Reason | None
     prior: dict[PriorOutcome, Reason]
+    active: bool = False  # whether it needs anything (a prior treatment or a phase) at all
 
     @classmethod
     def of(
@@ -316,7 +338,6 @@ class _Place:
         indication: Indication | None,
         first_line: frozenset[str],
         names: dict[str, str],
-        therapy_source: str,
     ) -> _Place:
         if indication is None:
             return _NO_PLACE
@@ -336,6 +357,7 @@ class _Place:
             phase_reason(indication) if place.phases else None,
             phase_check(indication) if place.phases else None,
             _prior_reasons(source),
+            bound or bool(place.phases),
         )
 
     def prerequisite(self, history: _History | None) -> int:
@@ -418,7 +440,7 @@ def _prepare(
     weight_based = is_weight_based(facts)
     # A weight-based price has no annual cost until the weight is known (`_Prepared.cost_for`).
     annual = None if weight_based else annual_cost(facts)
-    place = _Place.of(facts.indication, first_line, names, therapy.source_id)
+    place = _Place.of(facts.indication, first_line, names)
     static = (
         efficacy(facts, scales),
         safety(facts.adverse_effects, (), scales),
@@ -691,7 +713,7 @@ def rank(
                 lacking = missing(compiled.rule.when, facts)
                 found_unknown.extend(lacking)
                 if compiled.asks:
-                    checks.extend(needs_check(fact, compiled.rule) for fact in lacking)
+                    checks.extend(prepared.fact_check(compiled, fact) for fact in lacking)
             elif applies:
                 (excluding if compiled.absolute else cautioning).append(compiled)
         if rules is None and risk_factors and not prepared.factors.isdisjoint(risk_factors):
@@ -740,8 +762,8 @@ def rank(
             )
             continue
 
-        # Decision point: what must come first, and the phase.
-        if place is not _NO_PLACE:
+        # Decision point: what must come first, and the phase (most places need neither).
+        if place.active:
             waits: list[Reason] = []
             state = place.prerequisite(history)
             if state == _UNMET:
@@ -787,14 +809,31 @@ def rank(
             kept = prepared.static_cautions[urgent]
             evidence = prepared.plain_cited(urgent, convenience_)
         else:
-            cautions = list(checks)
-            for item in shown:
-                cautions.extend(item.partial.cautions)
-            kept = _dedupe(cautions)
-            cited_set = {c.source for c in kept if c.source is not None}
-            for item in shown:
-                cited_set.update(item.partial.sources)
-            evidence = prepared.cited(frozenset(cited_set))
+            # Checks and relative rules vary with few facts: memoised by what they depend on.
+            # A weight-based cost shows no weight caution once the weight is known; every
+            # known weight cites the same price, so whether it is known is the whole key.
+            key = (
+                tuple(checks),
+                tuple([c.position for c in cautioning]),
+                urgent,
+                home,
+                travel,
+                prior,
+                cost_ is prepared.cost,
+            )
+            memo = prepared.shown_cautions.get(key)
+            if memo is None:
+                cautions = list(checks)
+                for item in shown:
+                    cautions.extend(item.partial.cautions)
+                kept = _dedupe(cautions)
+                cited_set = {c.source for c in kept if c.source is not None}
+                for item in shown:
+                    cited_set.update(item.partial.sources)
+                memo = (kept, prepared.cited(frozenset(cited_set)))
+                if len(prepared.shown_cautions) < _MEMO_SLOTS:
+                    prepared.shown_cautions[key] = memo
+            kept, evidence = memo
         row = [
             prepared.efficacy.value,
             safety_.value,

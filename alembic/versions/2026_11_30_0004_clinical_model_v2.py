@@ -23,7 +23,6 @@ Revises: 0003
 Create Date: 2026-11-30 11:00:00
 """
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -136,10 +135,11 @@ def upgrade() -> None:
             },
         )
         rules = bind.execute(
-            sa.text("SELECT id, value FROM risk_rules WHERE attribute = 'risk_factor'")
+            sa.text("SELECT id, value FROM risk_rules WHERE attribute = 'risk_factor'").columns(
+                sa.column("id", sa.String), sa.column("value", sa.JSON)
+            )
         ).all()
-        for rule_id, value in rules:
-            factor = json.loads(value) if isinstance(value, str) else value
+        for rule_id, factor in rules:
             if factor != "hbv_positive":
                 continue
             condition = {
@@ -231,7 +231,7 @@ def downgrade() -> None:
             batch_op.drop_column(column)
     # The old schema holds one comparison per rule: a condition over several facts cannot be
     # kept, so those rules go (the catalog file still has them; reload it after an upgrade).
-    bind.execute(sa.text("DELETE FROM risk_rules WHERE condition_expr IS NOT NULL"))
+    bind.execute(sa.text("DELETE FROM risk_rules WHERE attribute IS NULL"))
     with op.batch_alter_table("risk_rules") as batch_op:
         batch_op.drop_column("condition_expr")
         batch_op.drop_column("ask_if_unknown")
