@@ -249,3 +249,17 @@ def test_every_new_source_is_cited_or_says_what_to_check() -> None:
     for source in SOURCES.values():
         if source.get("verified") is False:
             assert source.get("note"), source["id"]
+
+
+def test_catalog_notes_list_every_unverified_source() -> None:
+    notes = (SEED.parents[2] / "docs" / "catalog-notes.md").read_text(encoding="utf-8")
+    missing = [s for s, entry in SOURCES.items() if entry.get("verified") is False]
+    missing = [s for s in missing if f"`{s}`" not in notes]
+    assert missing == []
+
+
+def test_every_cited_absence_is_listed_in_the_notes() -> None:
+    notes = (SEED.parents[2] / "docs" / "catalog-notes.md").read_text(encoding="utf-8")
+    for therapy in THERAPIES.values():
+        if therapy.get("absences"):
+            assert therapy["id"] in notes, therapy["id"]
