@@ -25,6 +25,7 @@ from db.catalog_file import (
     RiskRuleEntry,
     SourceEntry,
     TherapyEntry,
+    indication_problems,
     term_factors,
 )
 from db.models import (
@@ -33,6 +34,7 @@ from db.models import (
     ConditionCode,
     Cost,
     Indication,
+    OutcomeFigure,
     RiskFactor,
     RiskRule,
     Source,
@@ -438,14 +440,32 @@ def delete_therapy(
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_indication_refs(session: Session, entry: IndicationEntry) -> None:
+def _check_indication_refs(
+    session: Session, entry: IndicationEntry, indication_id: int | None = None
+) -> None:
+    problems = indication_problems(entry)
+    if problems:
+        raise InvalidRecord("; ".join(problems))
     _require(session, Source, _sources_of(entry), "source")
-    _require(session, Therapy, {entry.therapy}, "therapy")
+    therapies: set[str | None] = {entry.therapy}
+    if entry.place is not None:
+        therapies.update(entry.place.therapies)
+    _require(session, Therapy, therapies, "therapy")
     _require(session, Condition, {entry.condition}, "condition")
+    keys = [f.id for f in entry.figures if f.id is not None]
+    if len(keys) != len(set(keys)):
+        raise InvalidRecord("duplicate outcome figure ids in the indication")
+    taken = session.scalars(
+        select(OutcomeFigure.key).where(
+            OutcomeFigure.key.in_(keys),
+            OutcomeFigure.indication_id != (indication_id if indication_id is not None else -1),
+        )
+    ).all()
+    if taken:
+        raise RecordExists(f"outcome figure ids already in use: {', '.join(sorted(taken))}")
 
 
 def create_indication(session: Session, *, actor: str, entry: IndicationEntry) -> Indication:
-    _check_indication_refs(session, entry)
     exists = session.scalar(
         select(Indication.id).where(
             Indication.therapy_id == entry.therapy, Indication.condition_id == entry.condition
@@ -456,6 +476,7 @@ def create_indication(session: Session, *, actor: str, entry: IndicationEntry) -
             f"an indication for {entry.therapy} in {entry.condition} already exists (id {exists}); "
             "update it instead"
         )
+    _check_indication_refs(session, entry)
     row = catalog_io.indication_row(entry)
     session.add(row)
     session.flush()
@@ -490,7 +511,7 @@ def update_indication(
         IndicationEntry,
         _merge(before, {**changes, "therapy": row.therapy_id, "condition": row.condition_id}),
     )
-    _check_indication_refs(session, after)
+    _check_indication_refs(session, after, indication_id)
     fresh = catalog_io.indication_row(after)
     for column in Indication.__table__.columns.keys():
         if column not in ("id", "revision"):

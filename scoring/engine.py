@@ -360,14 +360,21 @@ class _Place:
             bound or bool(place.phases),
         )
 
-    def prerequisite(self, history: _History | None) -> int:
+    def prerequisite(self, therapy_id: str, history: _History | None) -> int:
         """`_MET`, `_UNMET`, or `_OPEN` (history unknown, or the prerequisite given with its
-        outcome unknown); `_NOT_HISTORY_BOUND` for a place that needs nothing before it."""
+        outcome unknown); `_NOT_HISTORY_BOUND` for a place that needs nothing before it.
+
+        A patient already on this therapy, or who responded to it, has reached its decision
+        point whatever else the history lists: continuing what works is never "later"."""
         requires = self.requires
         if requires is Requirement.NONE:
             return _NOT_HISTORY_BOUND
         if history is None:
             return _OPEN
+        if therapy_id in history.ongoing or PriorOutcome.RESPONDED in history.given.get(
+            therapy_id, ()
+        ):
+            return _MET
         if requires is Requirement.ADD_ON_TO:
             return _MET if not self.before.isdisjoint(history.ongoing) else _UNMET
         wanted = _RESPONDED if requires is Requirement.RESPONSE_TO else _FAILED
@@ -765,7 +772,7 @@ def rank(
         # Decision point: what must come first, and the phase (most places need neither).
         if place.active:
             waits: list[Reason] = []
-            state = place.prerequisite(history)
+            state = place.prerequisite(prepared.therapy_id, history)
             if state == _UNMET:
                 assert place.later is not None
                 waits.append(place.later)

@@ -240,3 +240,76 @@ def test_a_malformed_if_match_is_a_clear_422(
     )
     assert response.status_code == 422
     assert "If-Match" in response.json()["detail"]
+
+
+def test_a_rule_over_several_facts_can_be_curated_and_scores_at_once(
+    client: TestClient, curator_key: str
+) -> None:
+    rule = {
+        "id": "ivig-test-older-and-low-egfr",
+        "code": "older_with_low_egfr",
+        "when": {
+            "all": [
+                {"attribute": "age_years", "operator": "ge", "value": 65},
+                {"attribute": "egfr", "operator": "lt", "value": 45},
+            ]
+        },
+        "severity": "absolute",
+        "condition": "cidp",
+        "message": "A test rule over two facts.",
+        "source": "article-ivig-2024",
+    }
+    response = client.post(
+        "/v1/therapies/ivig/risk-rules", json=rule, headers={"X-API-Key": curator_key}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["when"]["all"][1]["attribute"] == "egfr"
+
+    def ivig_excluded(age: float, egfr: float) -> bool:
+        body = client.post(
+            "/v1/score", json={"condition": "cidp", "patient": {"age_years": age, "egfr": egfr}}
+        ).json()
+        return any(
+            e["therapy_id"] == "ivig" and "older_with_low_egfr" in {r["code"] for r in e["reasons"]}
+            for e in body["excluded"]
+        )
+
+    assert ivig_excluded(70, 30)
+    assert not ivig_excluded(60, 30)
+    assert not ivig_excluded(70, 60)
+
+
+def test_a_rule_on_an_unknown_fact_is_refused(client: TestClient, curator_key: str) -> None:
+    rule = {
+        "id": "ivig-test-unknown-fact",
+        "code": "x",
+        "when": {"any": [{"attribute": "shoe_size", "operator": "gt", "value": 44}]},
+        "severity": "relative",
+        "message": "A test rule.",
+        "source": "article-ivig-2024",
+    }
+    response = client.post(
+        "/v1/therapies/ivig/risk-rules", json=rule, headers={"X-API-Key": curator_key}
+    )
+    assert response.status_code == 422
+    assert "unknown fact 'shoe_size'" in response.text
+
+
+def test_an_indication_without_a_place_is_refused(client: TestClient, curator_key: str) -> None:
+    body: dict[str, Any] = {
+        "therapy": "eculizumab",
+        "condition": "cidp",
+        "status": "investigational",
+        "certainty": "low",
+        "source": "article-ivig-2024",
+    }
+    response = client.post("/v1/indications", json=body, headers={"X-API-Key": curator_key})
+    assert response.status_code == 422
+    assert "no place" in response.json()["detail"]
+    body["place"] = {"requires": "inadequate_first_line", "therapies": ["ivig"]}
+    response = client.post("/v1/indications", json=body, headers={"X-API-Key": curator_key})
+    assert response.status_code == 201, response.text
+    naive = client.post(
+        "/v1/score", json={"condition": "cidp", "patient": {"prior_treatments": []}}
+    ).json()
+    assert "eculizumab" in {w["therapy_id"] for w in naive["later"]}

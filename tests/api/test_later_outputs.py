@@ -25,8 +25,11 @@ from scoring.weights import DEFAULT_RATINGS
 def _load(database_url: str) -> tuple[CatalogSnapshot, FhirCodeLists]:
     engine = make_engine(database_url)
     try:
-        with make_session_factory(engine)() as session:
-            return load_snapshot(session), FhirCodeLists.from_rows(load_code_rows(session))
+        factory = make_session_factory(engine)
+        with factory() as session:
+            snapshot = load_snapshot(session)
+        with factory() as session:
+            return snapshot, FhirCodeLists.from_rows(load_code_rows(session))
     finally:
         engine.dispose()
 

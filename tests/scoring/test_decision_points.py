@@ -211,9 +211,15 @@ def test_prepared_data_lives_on_each_snapshot() -> None:
     assert live == old  # the preparation is not part of the snapshot's value
 
 
-def test_a_first_line_set_excludes_the_therapy_itself() -> None:
-    """`inadequate_first_line` without named therapies means the condition's first options,
-    which for a first-line therapy never includes itself."""
+@pytest.mark.parametrize(
+    ("outcome", "place"),
+    [(PriorOutcome.NOT_TOLERATED, "ranked"), (PriorOutcome.RESPONDED, "later")],
+)
+def test_without_named_therapies_the_first_line_set_is_the_conditions(
+    outcome: PriorOutcome, place: str
+) -> None:
+    """`inadequate_first_line` without named therapies means any option of the condition whose
+    place needs nothing first."""
     catalog_ = snapshot(
         therapies=(therapy("a"), therapy("b")),
         indications=(
@@ -221,8 +227,22 @@ def test_a_first_line_set_excludes_the_therapy_itself() -> None:
             indication("b", place=Place(Requirement.INADEQUATE_FIRST_LINE)),
         ),
     )
-    case = PatientCase(
-        condition_id="cidp", prior_treatments=(PriorTreatment("b", PriorOutcome.RESPONDED),)
-    )
+    case = PatientCase(condition_id="cidp", prior_treatments=(PriorTreatment("a", outcome),))
     result = rank(catalog_, case, Preferences(), DEFAULT)
-    assert [e.therapy_id for e in result.later] == ["b"]
+    assert ("b" in [o.therapy_id for o in result.ranked]) is (place == "ranked")
+    assert ("b" in [e.therapy_id for e in result.later]) is (place == "later")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        PriorTreatment("scig", PriorOutcome.RESPONDED),
+        PriorTreatment("scig", None, ongoing=True),
+        PriorTreatment("pe", PriorOutcome.RESPONDED),
+    ],
+)
+def test_a_patient_already_at_the_point_is_never_sent_back(entry: PriorTreatment) -> None:
+    """On SCIG and doing well, with IVIG not listed: SCIG stays ranked, no check asked."""
+    result = run((entry,))
+    assert where(result)[entry.therapy_id] == "ranked"
+    assert "needs_check_prior_treatment" not in codes(result, entry.therapy_id)
