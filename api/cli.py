@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 
 from api.logs import configure_logging, log_config
 from api.settings import Settings
+from db.catalog_check import catalog_gaps
 from db.catalog_file import SEED_CATALOG, CatalogFileError, dump_catalog, load_catalog_file
 from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
@@ -203,7 +204,24 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def check_catalog_file(path: str) -> int:
+    """`tada catalog check`: print every option the file would rank on missing data."""
+    try:
+        catalog = load_catalog_file(path)
+    except CatalogFileError as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 2
+    gaps = catalog_gaps(catalog)
+    for gap in gaps:
+        print(gap)
+    regions = ", ".join(catalog.scales.regions_served)
+    print(f"{path}: {len(gaps)} gap(s) for the regions served ({regions})", file=sys.stderr)
+    return 1 if gaps else 0
+
+
 def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "check":
+        return check_catalog_file(args.file)
     engine = make_engine(settings.database_url, timeouts=settings.timeouts)
     factory = make_session_factory(engine)
     try:
@@ -350,6 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--version", type=int, default=None, help="a past catalog version (default: current)"
     )
+    check = catalog_actions.add_parser(
+        "check",
+        help="list every ranked option without cost, burden, supply or side-effect data",
+        formatter_class=defaults,
+    )
+    check.add_argument(
+        "file", nargs="?", default=str(SEED_CATALOG), help="a catalog YAML file (default: the seed)"
+    )
     catalog.set_defaults(handler=cmd_catalog)
 
     keys = commands.add_parser("keys", help="API keys", formatter_class=defaults)
@@ -384,6 +410,8 @@ def _creates_database(args: argparse.Namespace) -> bool:
 
 def _check_sqlite_file(settings: Settings, args: argparse.Namespace) -> None:
     """Only `serve` and `db upgrade` may create an SQLite file; others need an existing one."""
+    if args.command == "catalog" and args.action == "check":
+        return  # reads a catalog file, never the database
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite" or _creates_database(args):
         return

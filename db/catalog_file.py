@@ -179,6 +179,8 @@ class ScalesEntry(Strict):
     onset_days_worst: Annotated[float, Field(gt=0)]
     urgent_onset_days: NonNegative
     unknown_value: Annotated[float, Field(ge=0, le=1)]
+    # The regions whose cost, availability and burden the catalog check requires.
+    regions_served: list[Region] = ["US"]
 
     @model_validator(mode="after")
     def _complete(self) -> ScalesEntry:
@@ -354,6 +356,17 @@ class AvailabilityEntry(Strict):
     source: Slug
 
 
+class AbsenceEntry(Strict):
+    """A cited absence: no public source gives this fact (`what`) for the therapy (in `region`,
+    or anywhere when none); `source` names the search, `note` says what was looked for. The
+    catalog check (`db.catalog_check`) accepts it in place of the fact."""
+
+    what: Literal["cost", "availability", "adverse_effect_frequency", "burden"]
+    region: Region | None = None
+    note: Text
+    source: Slug
+
+
 class TherapyEntry(Strict):
     id: Slug
     name: Text
@@ -366,6 +379,7 @@ class TherapyEntry(Strict):
     home_rule: HomeRule | None = None
     administration: Administration
     onset_days: NonNegative | None = None
+    absences: list[AbsenceEntry] = []
     adverse_effects: list[AdverseEffectEntry] = []
     risk_rules: list[RiskRuleEntry] = []
     costs: list[CostEntry] = []
@@ -424,6 +438,8 @@ class IndicationEntry(Strict):
     sessions_per_month: NonNegative | None = None
     hours_per_session: NonNegative | None = None
     courses_per_year: NonNegative | None = None
+    # Grams (per-gram price) or mg (per-mg price) each session per kg of body weight.
+    dose_per_kg: NonNegative | None = None
     place: PlaceEntry | None = None
     message: str | None = Field(default=None, max_length=1000)  # patient-facing
     note: str | None = Field(default=None, max_length=4000)  # curator-only
@@ -544,6 +560,8 @@ class CatalogFile(Strict):
                 need_source(f"{where} home_rule", therapy.home_rule.source)
                 if CareSetting.HOME not in therapy.care_settings:
                     problems.append(f"{where}: home_rule given but home is not a care setting")
+            for absence in therapy.absences:
+                need_source(f"{where} absence {absence.what}", absence.source)
             for effect in therapy.adverse_effects:
                 need_source(f"{where} adverse effect {effect.name}", effect.source)
             for rule in therapy.risk_rules:

@@ -174,6 +174,7 @@ def therapy_row(entry: TherapyEntry) -> Therapy:
         administration_text=admin.text,
         administration_source_id=admin.source,
         onset_days=entry.onset_days,
+        absences=[a.model_dump(mode="json", exclude_none=True) for a in entry.absences],
         adverse_effects=[
             adverse_effect_row(effect, position)
             for position, effect in enumerate(entry.adverse_effects)
@@ -228,6 +229,7 @@ def indication_row(entry: IndicationEntry) -> Indication:
         sessions_per_month=entry.sessions_per_month,
         hours_per_session=entry.hours_per_session,
         courses_per_year=entry.courses_per_year,
+        dose_per_kg=entry.dose_per_kg,
         place=(
             entry.place.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
             if entry.place is not None
@@ -400,6 +402,7 @@ def therapy_entry(row: Therapy) -> TherapyEntry:
                 source=row.administration_source_id,
             ),
             "onset_days": row.onset_days,
+            "absences": row.absences or [],
             "adverse_effects": [adverse_effect_entry(e) for e in row.adverse_effects],
             "risk_rules": [risk_rule_fields(r) for r in row.risk_rules],
             "costs": [cost_entry(c) for c in row.costs],
@@ -456,6 +459,7 @@ def indication_entry(row: Indication) -> IndicationEntry:
             "sessions_per_month": row.sessions_per_month,
             "hours_per_session": row.hours_per_session,
             "courses_per_year": row.courses_per_year,
+            "dose_per_kg": row.dose_per_kg,
             "place": row.place,
             "message": row.message,
             "note": row.note,

@@ -190,6 +190,8 @@ class Therapy(Base):
     administration_text: Mapped[str | None] = mapped_column(Text)
     administration_source_id: Mapped[str] = _source_fk()
     onset_days: Mapped[float | None] = mapped_column(Float)
+    # Cited absences: facts no public source gives (db.catalog_file.AbsenceEntry as JSON).
+    absences: Mapped[list[Any]] = mapped_column(JSON, default=list)
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
     adverse_effects: Mapped[list[AdverseEffect]] = relationship(
@@ -320,6 +322,7 @@ class Indication(Base):
     sessions_per_month: Mapped[float | None] = mapped_column(Float)
     hours_per_session: Mapped[float | None] = mapped_column(Float)
     courses_per_year: Mapped[float | None] = mapped_column(Float)
+    dose_per_kg: Mapped[float | None] = mapped_column(Float)
     # The place (db.catalog_file.PlaceEntry as JSON); NULL only for excluded statuses.
     place: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     message: Mapped[str | None] = mapped_column(Text)  # patient-facing

@@ -198,6 +198,7 @@ def _indication(row: models.Indication) -> Indication:
         sessions_per_month=row.sessions_per_month,
         hours_per_session=row.hours_per_session,
         courses_per_year=row.courses_per_year,
+        dose_per_kg=row.dose_per_kg,
         figures=tuple(
             OutcomeFigure(
                 id=f.key,

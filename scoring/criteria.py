@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from scoring.facts import TherapyFacts
 from scoring.model import (
+    WEIGHT_BASED_BASES,
     AdverseEffect,
     AvailabilityStatus,
     CareSetting,
@@ -394,13 +395,22 @@ def convenience(
 # --------------------------------------------------------------------------------------------
 
 
-def annual_cost(facts: TherapyFacts) -> AnnualCost | None:
+def is_weight_based(facts: TherapyFacts) -> bool:
+    """Whether the therapy's cost here is a price per gram or mg of a weight-based dose."""
+    return facts.cost is not None and facts.cost.basis in WEIGHT_BASED_BASES
+
+
+def annual_cost(facts: TherapyFacts, weight_kg: float | None = None) -> AnnualCost | None:
     """The therapy's cost over one year, from its cost row for this condition and region.
 
     Rule: per_year as is; per_month x 12; per_session x sessions a month x 12; per_course x
     the indication's courses a year (1 when not given); one_off as is, i.e. the first year's
     cost (a one-off treatment such as HSCT costs nothing in later years, which a one-year view
-    does not show; the explanation says so). `None` when the region has no row that applies.
+    does not show; the explanation says so); per_gram / per_mg: the patient's weight (kg) x
+    the indication's `dose_per_kg` (g or mg a session) x the price x sessions a month x 12, so
+    a 5.5 kg infant's immunoglobulin costs a fraction of an adult's. `None` when the region
+    has no row that applies, and for a weight-based price when the weight, the dose or the
+    frequency is unknown (see `cost_needs_weight`).
     """
     row: Cost | None = facts.cost
     if row is None:
@@ -426,11 +436,48 @@ def annual_cost(facts: TherapyFacts) -> AnnualCost | None:
         case CostBasis.ONE_OFF:
             annual = amount
             how = f"{price} once (counted as the first year's cost; later years cost less)"
+        case CostBasis.PER_GRAM | CostBasis.PER_MG:
+            dose = facts.indication.dose_per_kg if facts.indication is not None else None
+            if dose is None or facts.sessions_per_month is None or weight_kg is None:
+                return None
+            unit = "g" if row.basis is CostBasis.PER_GRAM else "mg"
+            sessions = max(0.0, facts.sessions_per_month)
+            annual = max(0.0, weight_kg) * dose * amount * sessions * 12
+            how = (
+                f"{number(weight_kg)} kg x {number(dose)} {unit} per kg a session x {price} per "
+                f"{unit} x {number(sessions)} a month x 12"
+            )
     return AnnualCost(
         annual,
         row.currency,
         f"About {number(round(annual))} {row.currency} a year: {how}, {row.region} {row.year}.",
         row.source_id,
+    )
+
+
+def cost_needs_weight(facts: TherapyFacts, scales: Scales) -> PartialValue:
+    """Cost when the price follows a weight-based dose but the patient's weight is unknown.
+
+    Rule: the middle value `scales.unknown_value` with a `cost_needs_weight` caution citing
+    the price's source; the engine recomputes the cost once the weight is known.
+
+    Why: a per-gram price says nothing about a yearly cost until the dose is known, and the
+    dose follows the weight (a 5.5 kg infant needs a tenth of an adult's immunoglobulin).
+    """
+    source = facts.cost.source_id if facts.cost is not None else None
+    return PartialValue(
+        scales.unknown_value,
+        "The cost depends on body weight, which is not known; the middle value "
+        f"{number(scales.unknown_value)} is used.",
+        (
+            Reason(
+                "cost_needs_weight",
+                "The cost of this treatment depends on body weight. Add the weight to see the "
+                "cost for this person.",
+                source,
+            ),
+        ),
+        (source,) if source is not None else (),
     )
 
 

@@ -34,7 +34,9 @@ from scoring.criteria import (
     availability,
     convenience,
     cost,
+    cost_needs_weight,
     efficacy,
+    is_weight_based,
     onset,
     safety,
 )
@@ -170,7 +172,8 @@ class _Prepared:
     facts: TherapyFacts
     therapy_id: str
     name: str
-    annual: AnnualCost | None
+    annual: AnnualCost | None  # None when unknown, or when it follows the weight
+    weight_based: bool  # priced per gram or mg of a weight-based dose (`cost_for`)
     # The rules split by how they are read: a rule that is one `has` on a risk factor (most of
     # them) is decided by set membership alone, and they are skipped together when the patient
     # has none of their factors; every other rule runs its compiled condition.
@@ -199,6 +202,7 @@ class _Prepared:
     # (urgent) -> the sources those cautions and the static partials cite
     static_cited: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     conveniences: dict[tuple[bool, float | None, int], _Shown] = field(default_factory=dict)
+    costs_by_weight: dict[float, tuple[_Shown, AnnualCost | None]] = field(default_factory=dict)
     safeties: dict[tuple[int, ...], _Shown] = field(default_factory=dict)
     setting_fits: dict[frozenset[CareSetting], int] = field(default_factory=dict)
     exclusions: dict[tuple[object, ...], Exclusion] = field(default_factory=dict)
@@ -232,6 +236,16 @@ class _Prepared:
             if len(self.conveniences) < _CONVENIENCE_SLOTS:
                 self.conveniences[key] = shown
         return shown
+
+    def cost_for(self, weight_kg: float) -> tuple[_Shown, AnnualCost | None]:
+        """The cost value and annual cost of a weight-based price for this weight (kg)."""
+        found = self.costs_by_weight.get(weight_kg)
+        if found is None:
+            annual = annual_cost(self.facts, weight_kg)
+            found = (_Shown.of(cost(annual, self.snapshot.scales)), annual)
+            if len(self.costs_by_weight) < _MEMO_SLOTS:
+                self.costs_by_weight[weight_kg] = found
+        return found
 
     def setting_fit(self, wanted: frozenset[CareSetting]) -> int:
         """How the accepted settings meet the therapy's (`scoring.exclusions.screen`):
@@ -430,12 +444,14 @@ def _prepare(
 ) -> _Prepared:
     scales = snapshot.scales
     therapy = facts.therapy
-    annual = annual_cost(facts)
+    weight_based = is_weight_based(facts)
+    # A weight-based price has no annual cost until the weight is known (`_Prepared.cost_for`).
+    annual = None if weight_based else annual_cost(facts)
     place = _Place.of(facts.indication, first_line, names)
     static = (
         efficacy(facts, scales),
         safety(facts.adverse_effects, (), scales),
-        cost(annual, scales),
+        cost_needs_weight(facts, scales) if weight_based else cost(annual, scales),
         availability(facts, region, scales),
         onset(facts, Preferences(urgent=False), scales),
         onset(facts, Preferences(urgent=True), scales),
@@ -479,6 +495,7 @@ def _prepare(
         therapy_id=therapy.id,
         name=therapy.name,
         annual=annual,
+        weight_based=weight_based,
         scalar_rules=tuple(r for r in rules if r not in factor_rules),
         factor_rules=tuple(factor_rules),
         factors=frozenset(_factor(r) for r in factor_rules),
@@ -611,12 +628,15 @@ def _exclusion(
     excluding: list[CompiledRule],
     settings_key: frozenset[CareSetting] | None,
     over_budget: float | None,
+    annual: AnnualCost | None,
 ) -> Exclusion:
     """The exclusion, reasons in a stable order: applicability, a prior outcome, absolute rules
     (by rule id), care setting, budget, availability. Memoised by the facts it depends on; an
     `Exclusion` is immutable, so results may share one."""
     positions = tuple([c.position for c in excluding]) if excluding else ()
-    key = (failed, positions, settings_key, over_budget)
+    # A weight-based cost differs between patients, so its amount is part of the key.
+    amount = annual.amount if over_budget is not None and annual is not None else None
+    key = (failed, positions, settings_key, over_budget, amount)
     exclusion = prepared.exclusions.get(key)
     if exclusion is not None:
         return exclusion
@@ -627,8 +647,8 @@ def _exclusion(
     if settings_key is not None:
         reasons.append(care_setting_reason(prepared.facts.therapy, settings_key))
     if over_budget is not None:
-        assert prepared.annual is not None
-        reasons.append(over_budget_reason(prepared.annual, over_budget))
+        assert annual is not None
+        reasons.append(over_budget_reason(annual, over_budget))
     reasons.extend(prepared.unavailable)
     exclusion = Exclusion(prepared.therapy_id, prepared.name, tuple(reasons))
     if len(prepared.exclusions) < _MEMO_SLOTS:
@@ -728,6 +748,9 @@ def rank(
         elif fit == _HOME_ONLY_SHARED and not home_rule:
             checks.append(home_caution(prepared.facts.therapy, prior))
         annual = prepared.annual
+        cost_ = prepared.cost
+        if prepared.weight_based and case.weight_kg is not None:
+            cost_, annual = prepared.cost_for(case.weight_kg)
         over_budget = None
         if limit is not None:
             if annual is None:
@@ -741,7 +764,9 @@ def rank(
             or settings_key is not None
             or over_budget is not None
         ):
-            excluded.append(_exclusion(prepared, failed, excluding, settings_key, over_budget))
+            excluded.append(
+                _exclusion(prepared, failed, excluding, settings_key, over_budget, annual)
+            )
             continue
 
         # Decision point: what must come first, and the phase (most places need neither).
@@ -777,16 +802,23 @@ def rank(
             prepared.efficacy,
             safety_,
             convenience_,
-            prepared.cost,
+            cost_,
             prepared.availability,
             onset_,
         )
-        if not checks and not cautioning and not convenience_.partial.cautions:
+        if (
+            not checks
+            and not cautioning
+            and not convenience_.partial.cautions
+            and cost_ is prepared.cost
+        ):
             # No patient fact adds a caution: the static ones, and the evidence they cite.
             kept = prepared.static_cautions[urgent]
             evidence = prepared.plain_cited(urgent, convenience_)
         else:
             # Checks and relative rules vary with few facts: memoised by what they depend on.
+            # A weight-based cost shows no weight caution once the weight is known; every
+            # known weight cites the same price, so whether it is known is the whole key.
             key = (
                 tuple(checks),
                 tuple([c.position for c in cautioning]),
@@ -794,6 +826,7 @@ def rank(
                 home,
                 travel,
                 prior,
+                cost_ is prepared.cost,
             )
             memo = prepared.shown_cautions.get(key)
             if memo is None:
@@ -812,7 +845,7 @@ def rank(
             prepared.efficacy.value,
             safety_.value,
             convenience_.value,
-            prepared.cost.value,
+            cost_.value,
             prepared.availability.value,
             onset_.value,
         ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scoring.model import (
+    WEIGHT_BASED_BASES,
     AdverseEffect,
     Availability,
     CatalogSnapshot,
@@ -67,14 +68,24 @@ class TherapyFacts:
         return self.therapy.source_id
 
 
-def select_cost(rows: tuple[Cost, ...], *, condition_id: str) -> Cost | None:
+def select_cost(
+    rows: tuple[Cost, ...], *, condition_id: str, dose_per_kg: float | None = None
+) -> Cost | None:
     """The one cost row that prices a therapy for this condition, from the region's rows.
 
-    Rule: rows priced for the case's condition win over general rows (`condition_id` None);
-    rows priced for another condition never apply. Among the candidates the latest `year` wins;
-    a tie goes to the lowest amount (the conservative reading of a price range), then to
-    currency, basis and source id so that the choice never depends on row order.
+    Rule: when the indication gives a weight-based dose (`dose_per_kg`), a price per gram or
+    per mg is used first, so that the cost follows the patient's weight; without a dose such a
+    price cannot be counted and is skipped. Then rows priced for the case's condition win over
+    general rows (`condition_id` None); rows priced for another condition never apply. Among
+    the candidates the latest `year` wins; a tie goes to the lowest amount (the conservative
+    reading of a price range), then to currency, basis and source id so that the choice never
+    depends on row order.
     """
+    by_dose = [row for row in rows if row.basis in WEIGHT_BASED_BASES]
+    if dose_per_kg is not None and by_dose:
+        rows = tuple(by_dose)
+    else:
+        rows = tuple(row for row in rows if row.basis not in WEIGHT_BASED_BASES)
     specific = [row for row in rows if row.condition_id == condition_id]
     candidates = specific or [row for row in rows if row.condition_id is None]
     if not candidates:
@@ -83,6 +94,10 @@ def select_cost(rows: tuple[Cost, ...], *, condition_id: str) -> Cost | None:
         candidates,
         key=lambda row: (-row.year, row.amount, row.currency, row.basis.value, row.source_id),
     )
+
+
+def _dose(indication: Indication | None) -> float | None:
+    return indication.dose_per_kg if indication is not None else None
 
 
 def select_availability(rows: tuple[Availability, ...]) -> Availability | None:
@@ -171,7 +186,9 @@ class SnapshotIndex:
                 ),
                 adverse_effects=tuple(self._effects.get(therapy.id, ())),
                 cost=select_cost(
-                    tuple(self._costs.get((therapy.id, region), ())), condition_id=condition_id
+                    tuple(self._costs.get((therapy.id, region), ())),
+                    condition_id=condition_id,
+                    dose_per_kg=_dose(self._indications.get((therapy.id, condition_id))),
                 ),
                 availability=select_availability(
                     tuple(self._availability.get((therapy.id, region), ()))

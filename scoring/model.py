@@ -81,6 +81,13 @@ class CostBasis(StrEnum):
     PER_SESSION = "per_session"
     PER_COURSE = "per_course"
     ONE_OFF = "one_off"
+    # A price per gram or per milligram of a weight-based dose: the indication's `dose_per_kg`
+    # (in the same unit) x the patient's weight x sessions a year.
+    PER_GRAM = "per_gram"
+    PER_MG = "per_mg"
+
+
+WEIGHT_BASED_BASES = frozenset({CostBasis.PER_GRAM, CostBasis.PER_MG})
 
 
 class Severity(StrEnum):
@@ -235,6 +242,8 @@ class Indication:
     sessions_per_month: float | None = None
     hours_per_session: float | None = None
     courses_per_year: float | None = None
+    # The dose each session per kg of body weight, in the unit of a per-gram or per-mg price.
+    dose_per_kg: float | None = None
     figures: tuple[OutcomeFigure, ...] = ()
     note: str | None = None  # curator-only: never shown to patients
     place: Place = Place()

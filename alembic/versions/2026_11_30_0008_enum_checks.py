@@ -68,7 +68,7 @@ CHECKS: list[tuple[str, str, str, tuple[str, ...]]] = [
         "costs",
         "basis",
         "ck_costs_basis",
-        ("per_year", "per_month", "per_session", "per_course", "one_off"),
+        ("per_year", "per_month", "per_session", "per_course", "one_off", "per_gram", "per_mg"),
     ),
     (
         "availability",

@@ -191,7 +191,11 @@ async def clinic_summary(request: Request, context: ScoringContextDep) -> Respon
         body = SummaryRequest.model_validate_json(raw)
     except ValidationError as exc:
         errors = [
-            {"path": "body/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            {
+                "path": "body/" + "/".join(str(p) for p in e["loc"]),
+                "message": e["msg"],
+                "type": e["type"],
+            }
             for e in exc.errors()
         ]
         raise InvalidInput("The summary request is not valid.", errors=errors) from exc

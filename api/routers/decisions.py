@@ -40,7 +40,13 @@ def _chosen_problem(body: DecisionCreate, ranked: list[str]) -> InvalidInput | N
         if body.chosen_therapy_id is not None:
             return InvalidInput(
                 "A deferred decision has no chosen option: send chosen_therapy_id null.",
-                errors=[{"path": "body/chosen_therapy_id", "message": "must be null"}],
+                errors=[
+                    {
+                        "path": "body/chosen_therapy_id",
+                        "message": "must be null",
+                        "type": "none_required",
+                    }
+                ],
             )
         return None
     if body.chosen_therapy_id not in ranked:
@@ -48,7 +54,9 @@ def _chosen_problem(body: DecisionCreate, ranked: list[str]) -> InvalidInput | N
         return InvalidInput(
             f"chosen_therapy_id must be one of the options ranked for this request ({offered}); "
             f"got {body.chosen_therapy_id!r}.",
-            errors=[{"path": "body/chosen_therapy_id", "message": "not a ranked option"}],
+            errors=[
+                {"path": "body/chosen_therapy_id", "message": "not a ranked option", "type": "enum"}
+            ],
             ranked=ranked,
         )
     return None
@@ -99,7 +107,9 @@ def create_decision(
     except decisions.UnknownDecision as exc:
         raise InvalidInput(
             f"corrects names no decision record ({exc}).",
-            errors=[{"path": "body/corrects", "message": "unknown decision id"}],
+            errors=[
+                {"path": "body/corrects", "message": "unknown decision id", "type": "not_found"}
+            ],
         ) from exc
     created = _created(row)
     uow.commit()

@@ -128,7 +128,9 @@ def _chosen(body: SummaryRequest, result: dict[str, Any]) -> None:
         raise InvalidInput(
             f"chosen_therapy_id must be one of the options ranked for this request "
             f"({', '.join(ranked) or 'none'}); got {body.chosen_therapy_id!r}.",
-            errors=[{"path": "body/chosen_therapy_id", "message": "not a ranked option"}],
+            errors=[
+                {"path": "body/chosen_therapy_id", "message": "not a ranked option", "type": "enum"}
+            ],
             ranked=ranked,
         )
 

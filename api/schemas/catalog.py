@@ -158,6 +158,11 @@ class IndicationRead(ReadModel):
     sessions_per_month: float | None
     hours_per_session: float | None
     courses_per_year: float | None
+    dose_per_kg: float | None = Field(
+        default=None,
+        description="Dose each session per kg of body weight, in the unit of a per_gram or "
+        "per_mg price",
+    )
     place: dict[str, Any] | None = Field(
         default=None, description="What must come before it (docs/catalog-format.md)"
     )

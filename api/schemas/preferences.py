@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.types import Strict
 
 from scoring.preferences import Prefer
 
@@ -40,6 +41,7 @@ class AnswerIn(BaseModel):
     prefer: Prefer = Field(description="`a`, `b` or `equal`")
     strength: Annotated[
         int,
+        Strict(),
         Field(
             ge=1,
             le=9,

@@ -28,7 +28,7 @@ class PriorTreatment(BaseModel):
     outcome: PriorOutcome | None = Field(
         default=None, description="Omitted: given, response not known"
     )
-    ongoing: bool = Field(default=False, description="Still being given")
+    ongoing: Annotated[bool, Strict()] = Field(default=False, description="Still being given")
 
 
 class Patient(BaseModel):

@@ -175,6 +175,9 @@ def test_a_choice_outside_the_ranked_options_is_refused_naming_them(
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["ranked"] == ranked
+    assert problem["errors"] == [
+        {"path": "body/chosen_therapy_id", "message": "not a ranked option", "type": "enum"}
+    ]
     for therapy_id in ranked:
         assert therapy_id in problem["detail"]
     assert _count(database_url, DecisionRecord) == 0

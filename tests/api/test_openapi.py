@@ -84,12 +84,22 @@ def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
         {"patient": {"egfr": True}},
         {"patient": {"pregnant": 0}},
         {"patient": {"prior_supervised_infusions": "3"}},
+        {"patient": {"prior_treatments": [{"therapy_id": "ivig", "ongoing": 0}]}},
     ],
 )
 def test_score_types_are_strict(client: TestClient, changes: dict[str, Any]) -> None:
     response = client.post("/v1/score", json={"condition": "cidp", **changes})
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize("strength", ["3", 3.5, True])
+def test_elicitation_strength_is_strict(client: TestClient, strength: Any) -> None:
+    answer = {"question_id": "efficacy-safety", "prefer": "a", "strength": strength}
+    response = client.post("/v1/preferences/elicit", json={"answers": [answer]})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert "strength" in response.text
 
 
 def test_whole_numbers_still_count_as_numbers(client: TestClient) -> None:

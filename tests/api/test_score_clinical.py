@@ -311,10 +311,35 @@ def test_adult_itp_without_bleeding_sees_watchful_waiting(client: TestClient) ->
     assert "observation" not in ranked_ids(bleeding)
 
 
-def test_cidp_plasma_exchange_comes_after_ivig_at_default_weights(client: TestClient) -> None:
-    """EAN/PNS 2021: plasma exchange when IVIG and steroids have not worked."""
-    order = ranked_ids(score(client, {"condition": "cidp", "patient": {"age_years": 52}}))
-    assert order.index("ivig") < order.index("plasma-exchange")
+def test_cidp_plasma_exchange_comes_after_ivig(client: TestClient) -> None:
+    """EAN/PNS 2021: plasma exchange when IVIG and steroids have not worked. Since the catalog
+    prices IVIG by weight (an 80 kg adult's IVIG costs about 200,000 USD a year), the order at
+    default weights no longer says this; the place does: treatment-naive, plasma exchange
+    waits, and with the history unknown it is ranked with a check on prior treatment."""
+    naive = score(
+        client,
+        {
+            "condition": "cidp",
+            "patient": {"age_years": 52, "weight_kg": 80, "prior_treatments": []},
+        },
+    )
+    assert "ivig" in ranked_ids(naive)
+    assert "plasma-exchange" in {e["therapy_id"] for e in naive["later"]}
+    unknown = score(client, {"condition": "cidp", "patient": {"age_years": 52, "weight_kg": 80}})
+    codes = {c["code"] for c in option(unknown, "plasma-exchange")["cautions"]}
+    assert "needs_check_prior_treatment" in codes
+    after = score(
+        client,
+        {
+            "condition": "cidp",
+            "patient": {
+                "age_years": 52,
+                "weight_kg": 80,
+                "prior_treatments": [{"therapy_id": "ivig", "outcome": "inadequate_response"}],
+            },
+        },
+    )
+    assert "plasma-exchange" in ranked_ids(after)
 
 
 def test_ocrelizumab_cautions_hepatitis_b(client: TestClient) -> None:
@@ -347,12 +372,20 @@ def test_urgency_cautions_slow_options_and_favours_fast_ones(client: TestClient)
 
 
 def test_a_budget_cap_excludes_what_costs_more(client: TestClient) -> None:
-    result = score(
-        client, {"condition": "cidp", "preferences": {"region": "US", "max_annual_cost": 1000}}
-    )
+    body: dict[str, Any] = {
+        "condition": "cidp",
+        "patient": {"weight_kg": 70},
+        "preferences": {"region": "US", "max_annual_cost": 1000},
+    }
+    result = score(client, body)
     over = [e for e in result["excluded"] if "over_budget" in {r["code"] for r in e["reasons"]}]
     assert over
     assert "ivig" in {e["therapy_id"] for e in over}
+    # IVIG is priced per gram of a weight-based dose: without the weight the budget cannot be
+    # checked, and the option says so instead of passing silently.
+    unweighed = score(client, {**body, "patient": {}})
+    codes = {c["code"] for c in option(unweighed, "ivig")["cautions"]}
+    assert {"budget_unchecked", "cost_needs_weight"} <= codes
 
 
 def test_no_advice_wording_anywhere(client: TestClient) -> None:
@@ -369,10 +402,12 @@ def test_no_advice_wording_anywhere(client: TestClient) -> None:
             assert word not in text, (condition, word)
 
 
-def test_gbs_second_ivig_course_is_excluded_and_plasma_exchange_cautioned(
+def test_gbs_second_ivig_course_is_a_cited_caution_and_plasma_exchange_cautioned(
     client: TestClient,
 ) -> None:
-    """SID-GBS / EAN-PNS 2023: no second IVIG course; AAN: PE after IVIG is not better."""
+    """SID-GBS / EAN-PNS 2023: an early second IVIG course for poor prognosis is not
+    recommended, but re-treating a treatment-related fluctuation is accepted practice, so the
+    catalog cautions (with the source) rather than excluding; AAN: PE after IVIG is not better."""
     result = score(
         client,
         {
@@ -380,10 +415,18 @@ def test_gbs_second_ivig_course_is_excluded_and_plasma_exchange_cautioned(
             "patient": {"age_years": 50, "risk_factors": ["ivig_given_this_episode"]},
         },
     )
-    assert "ivig" not in ranked_ids(result)
-    assert excluded_reasons(result, "ivig")["repeat_course_not_recommended"]["source"]
-    cautions = {c["code"] for c in option(result, "plasma-exchange")["cautions"]}
-    assert "sequential_treatment_not_better" in cautions
+    cautions = {c["code"]: c for c in option(result, "ivig")["cautions"]}
+    caution = cautions["repeat_course_not_recommended"]
+    assert caution["source"] == "ean-pns-gbs-2023"
+    assert "SID-GBS" in caution["message"]
+    assert "first getting better" in caution["message"]  # a treatment-related fluctuation
+    first = score(client, {"condition": "gbs", "patient": {"age_years": 50}})
+    assert (
+        option(result, "ivig")["criteria"]["safety"]["value"]
+        < option(first, "ivig")["criteria"]["safety"]["value"]
+    )
+    exchange = {c["code"] for c in option(result, "plasma-exchange")["cautions"]}
+    assert "sequential_treatment_not_better" in exchange
 
 
 def test_child_with_gbs_sees_a_caution_on_plasma_exchange(client: TestClient) -> None:

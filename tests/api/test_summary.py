@@ -77,6 +77,10 @@ def test_a_choice_outside_the_ranked_options_is_a_422_naming_them(client: TestCl
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["ranked"] == ranked
+    # Each field error has the documented shape (FieldError: path, message, type).
+    assert response.json()["errors"] == [
+        {"path": "body/chosen_therapy_id", "message": "not a ranked option", "type": "enum"}
+    ]
 
 
 def test_an_oversized_note_is_a_422(client: TestClient) -> None:
