@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeVar
 
 import orjson
@@ -146,12 +147,8 @@ def _figure(figure: OutcomeFigure) -> dict[str, Any]:
 
 
 def _citation(citation: Citation) -> dict[str, Any]:
-    return {
-        "source_id": citation.source_id,
-        "citation": citation.citation,
-        "year": citation.year,
-        "url": citation.url,
-    }
+    """`source_id`, `citation`, `year`, `url`: the evidence item is the engine's value as is."""
+    return {field.name: getattr(citation, field.name) for field in fields(citation)}
 
 
 def _reason(reason: Reason, snapshot: CatalogSnapshot) -> dict[str, Any]:

@@ -158,9 +158,13 @@ def scales_from_params(params: dict[str, object]) -> Scales:
 Value = TypeVar("Value")
 
 
-def _value(kind: type[Value], row: Any) -> Value:
-    """An engine value whose every field is a column of the row under the same name."""
-    return kind(**{f.name: getattr(row, f.name) for f in fields(cast(Any, kind))})
+def _value(kind: type[Value], row: Any, **given: Any) -> Value:
+    """An engine value whose every field, but those `given`, is a column of the row under the
+    same name."""
+    return kind(
+        **{f.name: getattr(row, f.name) for f in fields(cast(Any, kind)) if f.name not in given},
+        **given,
+    )
 
 
 def _source(row: models.Source) -> Source:
@@ -168,21 +172,8 @@ def _source(row: models.Source) -> Source:
 
 
 def _therapy(row: models.Therapy) -> TherapyProfile:
-    return TherapyProfile(
-        id=row.id,
-        name=row.name,
-        modality=row.modality,
-        route=row.route,
-        care_settings=frozenset(CareSetting(s) for s in row.care_settings),
-        summary=row.summary,
-        source_id=row.source_id,
-        home_after_supervised=row.home_after_supervised,
-        home_rule_source_id=row.home_rule_source_id,
-        hours_per_session=row.hours_per_session,
-        sessions_per_month=row.sessions_per_month,
-        needles_per_session=row.needles_per_session,
-        onset_days=row.onset_days,
-    )
+    care_settings = frozenset(CareSetting(s) for s in row.care_settings)
+    return _value(TherapyProfile, row, care_settings=care_settings)
 
 
 def _indication(row: models.Indication) -> Indication:
