@@ -540,7 +540,6 @@ def order_cards(
         therapy = _therapy_name(snapshot, order.therapy_id)
         name = _condition_name(snapshot, condition_id)
         alternatives = [o for o in result.ranked if o.therapy_id != order.therapy_id]
-        best = alternatives[0] if alternatives else None
         if _later(result, order.therapy_id) is not None:
             summary = f"{therapy} usually comes later: {reasons[0].message}"
         elif level == "critical":
@@ -556,9 +555,17 @@ def order_cards(
             )
         why = "".join(f"\n- {r.message}{_cite(r, snapshot)}" for r in reasons)
         heading = f"**The draft order for {therapy} ({name})**" + (f"\n{why}\n" if why else "")
-        suggestion = None
-        if best is not None and (option is None or best.rank < option.rank or level != "info"):
-            suggestion = _replacement(order, best, case, codes)
+        # The first alternative that the EHR can order as a medication (an option such as
+        # steroids or plasma exchange may have no medication code): the detail lists them all.
+        suggestion = next(
+            (
+                replacement
+                for alternative in alternatives
+                if option is None or alternative.rank < option.rank or level != "info"
+                if (replacement := _replacement(order, alternative, case, codes)) is not None
+            ),
+            None,
+        )
         cards.append(
             _card(
                 summary=summary,

@@ -615,6 +615,12 @@ def test_ivig_draft_for_a_patient_with_heart_failure_is_a_warning(
         "description": "Remove the draft order MedicationRequest/draft-1",
         "resourceId": "MedicationRequest/draft-1",
     }
+    # The replacement is the first alternative the EHR can order as a medication (steroids,
+    # ranked first here, carry no medication code in the catalog), and it is named in the detail.
+    create = actions[1]
+    assert create["type"] == "create"
+    assert create["resource"]["medicationCodeableConcept"]["coding"]
+    assert create["resource"]["medicationCodeableConcept"]["text"] in card["detail"]
 
 
 def test_a_draft_without_id_still_gets_its_card(
