@@ -31,6 +31,10 @@ def test_cidp_bundle_scores_like_v1_score(client: TestClient) -> None:
     assert derived["condition_id"] == "cidp"
     assert derived["age_years"] == 58
     assert derived["egfr"]["value"] == 24
+    assert derived["weight_kg"]["value"] == 84
+    assert [(p["therapy_id"], p["ongoing"]) for p in derived["prior_treatments"]] == [
+        ("ivig", True)
+    ]
     assert {"thrombosis_history", "renal_impairment"} <= {
         r["risk_factor"] for r in derived["risk_factors"]
     }
@@ -42,7 +46,10 @@ def test_cidp_bundle_scores_like_v1_score(client: TestClient) -> None:
                 "age_years": 58,
                 "egfr": 24,
                 "platelet_count": 221,
+                "weight_kg": 84,  # body weight (LOINC 29463-7): per-kg doses are costed by it
                 "risk_factors": sorted(r["risk_factor"] for r in derived["risk_factors"]),
+                # The active IVIG order is history (given, response unknown), never `[]`.
+                "prior_treatments": [{"therapy_id": "ivig", "ongoing": True}],
             },
         },
     ).json()

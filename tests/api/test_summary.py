@@ -62,13 +62,27 @@ def test_the_pdf_has_every_option_on_at_most_two_pages(client: TestClient) -> No
     assert "it is not a recommendation" in text
 
 
-@pytest.mark.parametrize("condition", ["pi", "itp", "ms", "gbs", "mg-exacerbation"])
+@pytest.mark.parametrize("condition", ["pi", "itp", "ms-relapse", "gbs", "mg-exacerbation"])
 def test_typical_summaries_fit_two_pages(client: TestClient, condition: str) -> None:
     request = {"condition": condition, "patient": {"age_years": 45, "prior_treatments": []}}
     response = client.post("/v1/summary", json=request, headers={"Accept": "application/pdf"})
     assert response.status_code == 200, response.text
     pages, _ = _text(response.content)
     assert pages <= 2
+
+
+def test_a_long_list_of_options_is_summarised_whole(client: TestClient) -> None:
+    """Long-term relapsing MS offers a dozen disease-modifying therapies at the first decision
+    point: the summary keeps every one of them (balance before brevity), over more pages."""
+    request = {"condition": "ms", "patient": {"age_years": 45, "prior_treatments": []}}
+    score = client.post("/v1/score", json=request).json()
+    assert len(score["ranked"]) > 6
+    response = client.post("/v1/summary", json=request, headers={"Accept": "application/pdf"})
+    assert response.status_code == 200, response.text
+    _, text = _text(response.content)
+    flat = " ".join(text.split())
+    for option in score["ranked"]:
+        assert " ".join(option["name"].split()) in flat
 
 
 def test_a_choice_outside_the_ranked_options_is_a_422_naming_them(client: TestClient) -> None:
