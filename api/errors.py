@@ -20,6 +20,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from db import curation
+
 log = logging.getLogger("tada.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -68,10 +70,6 @@ class PreconditionFailed(ProblemError):
 
 class PreconditionRequired(ProblemError):
     status, title, slug = 428, "Precondition required", "precondition-required"
-
-
-class PayloadTooLarge(ProblemError):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
 class InvalidInput(ProblemError):
@@ -168,7 +166,26 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def curation_problem(exc: curation.CurationError) -> ProblemError:
+    """The problem a refused curator write answers with (`db.curation`'s error tree)."""
+    if isinstance(exc, curation.RevisionMismatch):
+        return PreconditionFailed(
+            f"The record changed since you read it (it is now at revision {exc.current}); "
+            "reload it and apply your change again.",
+            current_revision=exc.current,
+        )
+    if isinstance(exc, curation.RecordExists):
+        return Conflict(str(exc))
+    if isinstance(exc, curation.InvalidRecord):
+        return InvalidInput(str(exc), errors=exc.errors or None)
+    return NotFound(str(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(curation.CurationError)
+    async def _curation(request: Request, exc: curation.CurationError) -> JSONResponse:
+        return await _problem(request, curation_problem(exc))
+
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(

@@ -7,7 +7,9 @@ way in produces the same case for the same facts and every way out the same shap
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any, TypeVar
 
 import orjson
 
@@ -17,6 +19,7 @@ from api.schemas.score import PriorTreatment as PriorTreatmentIn
 from scoring.errors import InvalidWeights
 from scoring.model import (
     CatalogSnapshot,
+    Citation,
     Condition,
     Criterion,
     OutcomeFigure,
@@ -143,6 +146,11 @@ def _figure(figure: OutcomeFigure) -> dict[str, Any]:
     }
 
 
+def _citation(citation: Citation) -> dict[str, Any]:
+    """`source_id`, `citation`, `year`, `url`: the evidence item is the engine's value as is."""
+    return {field.name: getattr(citation, field.name) for field in fields(citation)}
+
+
 def _reason(reason: Reason, snapshot: CatalogSnapshot) -> dict[str, Any]:
     source = snapshot.sources.get(reason.source) if reason.source else None
     return {
@@ -153,6 +161,57 @@ def _reason(reason: Reason, snapshot: CatalogSnapshot) -> dict[str, Any]:
     }
 
 
+T = TypeVar("T")
+
+
+class AnswerParts:
+    """The patient-independent parts of answers on one snapshot, shaped once and then shared.
+
+    The engine prepares its cautions, evidence, reasons and outcome figures once per snapshot
+    and hands the same tuples to every case they apply to; their JSON shape is therefore built
+    once per tuple here, not once per request (bench/profile_score.py: shaping was a fifth of
+    the endpoint's own time). Keyed by identity with the tuple held, so a key is never reused
+    while cached; bounded, so tuples made per case (which then miss) cannot grow it.
+    Kept in `snapshot.prepared`, so it lives and dies with its catalog version. The shared
+    lists are never mutated: the answer is encoded, or validated into `ScoreResponse`.
+    """
+
+    LIMIT = 4096
+
+    def __init__(self, snapshot: CatalogSnapshot) -> None:
+        self.snapshot = snapshot
+        self._shaped: dict[int, tuple[object, list[Any]]] = {}
+
+    @classmethod
+    def of(cls, snapshot: CatalogSnapshot) -> AnswerParts:
+        parts = snapshot.prepared.get("api.answer_parts")
+        if not isinstance(parts, AnswerParts):
+            parts = cls(snapshot)
+            snapshot.prepared["api.answer_parts"] = parts
+        return parts
+
+    def _shape(self, items: tuple[T, ...], shape: Callable[[T], Any]) -> list[Any]:
+        hit = self._shaped.get(id(items))
+        if hit is not None and hit[0] is items:
+            return hit[1]
+        shaped = [shape(item) for item in items]
+        if len(self._shaped) < self.LIMIT:
+            self._shaped[id(items)] = (items, shaped)
+        return shaped
+
+    def reasons(self, reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
+        return self._shape(reasons, lambda r: _reason(r, self.snapshot))
+
+    def evidence(self, evidence: tuple[Citation, ...]) -> list[dict[str, Any]]:
+        return self._shape(evidence, _citation)
+
+    def outcomes(self, outcomes: tuple[str, ...]) -> list[str]:
+        return self._shape(outcomes, str)
+
+    def figures(self, figures: tuple[OutcomeFigure, ...]) -> list[dict[str, Any]]:
+        return self._shape(figures, _figure)
+
+
 def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
     """The `ScoreResponse` shape as plain JSON-ready values.
 
@@ -160,6 +219,7 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
     model cost more than the scoring itself. `tests/api` validate these bodies against
     `ScoreResponse`, so the documented schema and the bytes cannot drift apart.
     """
+    parts = AnswerParts.of(snapshot)
     condition = next(c for c in snapshot.conditions if c.id == result.condition_id)
     return {
         "catalog_version": result.catalog_version,
@@ -182,22 +242,15 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
                     }
                     for c, s in option.criteria.items()
                 },
-                "cautions": [_reason(r, snapshot) for r in option.cautions],
-                "evidence": [
-                    {"source_id": e.source_id, "citation": e.citation, "year": e.year, "url": e.url}
-                    for e in option.evidence
-                ],
-                "outcomes": list(option.outcomes),
-                "outcome_figures": [_figure(f) for f in option.outcome_figures],
+                "cautions": parts.reasons(option.cautions),
+                "evidence": parts.evidence(option.evidence),
+                "outcomes": parts.outcomes(option.outcomes),
+                "outcome_figures": parts.figures(option.outcome_figures),
             }
             for option in result.ranked
         ],
         "excluded": [
-            {
-                "therapy_id": e.therapy_id,
-                "name": e.name,
-                "reasons": [_reason(r, snapshot) for r in e.reasons],
-            }
+            {"therapy_id": e.therapy_id, "name": e.name, "reasons": parts.reasons(e.reasons)}
             for e in result.excluded
         ],
         "stability": {
@@ -215,13 +268,10 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
         },
         "unknown": list(result.unknown),
         "later": [
-            {
-                "therapy_id": e.therapy_id,
-                "name": e.name,
-                "reasons": [_reason(r, snapshot) for r in e.reasons],
-            }
+            {"therapy_id": e.therapy_id, "name": e.name, "reasons": parts.reasons(e.reasons)}
             for e in result.later
         ],
+        "not_indicated_count": result.not_indicated_count,
     }
 
 

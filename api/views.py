@@ -20,6 +20,7 @@ from api.schemas.catalog import (
     TherapyRead,
 )
 from db import models
+from db.catalog_io import therapy_entry
 from db.queries import get_sources, indications_for_condition
 
 
@@ -52,16 +53,9 @@ def therapies_read(session: Session, rows: Sequence[models.Therapy]) -> list[The
     resolved = {s.id: s for s in _resolve(session, (i for ids in cited.values() for i in ids))}
     out = []
     for row in rows:
-        hours_range = None
-        if row.hours_per_session_min is not None and row.hours_per_session_max is not None:
-            hours_range = (row.hours_per_session_min, row.hours_per_session_max)
-        home = None
-        if row.home_after_supervised is not None:
-            home = HomeRuleRead(
-                after_supervised_infusions=row.home_after_supervised,
-                text=row.home_rule_text,
-                source=row.home_rule_source_id,
-            )
+        # The record's own mapping (`db.catalog_io`), so the API and the catalog file agree on
+        # when a therapy has a home rule and what its administration says.
+        entry = therapy_entry(row)
         out.append(
             TherapyRead(
                 id=row.id,
@@ -71,15 +65,10 @@ def therapies_read(session: Session, rows: Sequence[models.Therapy]) -> list[The
                 summary=row.summary,
                 care_settings=row.care_settings,
                 codes=[CodingRead.model_validate(c) for c in row.codes],
-                home_rule=home,
-                administration=AdministrationRead(
-                    hours_per_session=row.hours_per_session,
-                    hours_per_session_range=hours_range,
-                    sessions_per_month=row.sessions_per_month,
-                    needles_per_session=row.needles_per_session,
-                    text=row.administration_text,
-                    source=row.administration_source_id,
+                home_rule=(
+                    HomeRuleRead(**entry.home_rule.model_dump()) if entry.home_rule else None
                 ),
+                administration=AdministrationRead(**entry.administration.model_dump()),
                 onset_days=row.onset_days,
                 source=row.source_id,
                 revision=row.revision,

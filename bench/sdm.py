@@ -219,10 +219,11 @@ def curator_write_at_scale(workdir: Path, *, therapies: int, writes: int) -> dic
                 )
             ).one()
             begin = time.perf_counter()
-            curation.update_availability(
+            curation.update(
                 session,
+                curation.AVAILABILITY,
                 actor="bench",
-                availability_id=row.id,
+                record_id=row.id,
                 changes={"status": status},
                 expected_revision=None,
             )

@@ -55,6 +55,7 @@ SOURCE_KINDS = (
     "article",
     "other",
 )
+EffectTiming = Literal["immediate", "delayed", "any"]
 SourceKind = Literal[
     "guideline",
     "label",
@@ -219,7 +220,7 @@ class Administration(Strict):
 
 class AdverseEffectEntry(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    timing: Literal["immediate", "delayed", "any"] = "any"
+    timing: EffectTiming = "any"
     serious: bool = False
     per_100: Annotated[float, Field(ge=0, le=100)] | None = None
     frequency: str | None = Field(default=None, max_length=500)

@@ -8,8 +8,9 @@ so `load -> export` gives back an equivalent file (a test checks the round trip)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -89,7 +90,7 @@ def replace_catalog(session: Session, catalog: CatalogFile, *, actor: str, summa
 
 def insert_catalog(session: Session, catalog: CatalogFile) -> dict[str, int]:
     """Add the file's rows to an empty catalog (no version, no audit: the caller records)."""
-    session.add_all(Source(**s.model_dump()) for s in catalog.sources)
+    session.add_all(source_row(s) for s in catalog.sources)
     session.add_all(
         RiskFactor(
             id=f.id,
@@ -133,6 +134,10 @@ def insert_catalog(session: Session, catalog: CatalogFile) -> dict[str, int]:
         "therapies": len(catalog.therapies),
         "indications": len(catalog.indications),
     }
+
+
+def source_row(entry: SourceEntry) -> Source:
+    return Source(**entry.model_dump())
 
 
 def condition_row(entry: ConditionEntry) -> Condition:
@@ -181,15 +186,7 @@ def therapy_row(entry: TherapyEntry) -> Therapy:
 
 
 def adverse_effect_row(entry: AdverseEffectEntry, position: int) -> AdverseEffect:
-    return AdverseEffect(
-        position=position,
-        name=entry.name,
-        timing=entry.timing,
-        serious=entry.serious,
-        per_100=entry.per_100,
-        frequency=entry.frequency,
-        source_id=entry.source,
-    )
+    return AdverseEffect(position=position, **_columns(entry, source="source_id"))
 
 
 def risk_rule_row(entry: RiskRuleEntry) -> RiskRule:
@@ -213,27 +210,11 @@ def risk_rule_row(entry: RiskRuleEntry) -> RiskRule:
 
 
 def cost_row(entry: CostEntry) -> Cost:
-    return Cost(
-        condition_id=entry.condition,
-        amount=entry.amount,
-        currency=entry.currency,
-        basis=entry.basis.value,
-        region=entry.region,
-        year=entry.year,
-        note=entry.note,
-        source_id=entry.source,
-    )
+    return Cost(**_columns(entry, condition="condition_id", source="source_id"))
 
 
 def availability_row(entry: AvailabilityEntry) -> Availability:
-    return Availability(
-        region=entry.region,
-        status=entry.status.value,
-        lead_time_days=entry.lead_time_days,
-        as_of=entry.as_of,
-        note=entry.note,
-        source_id=entry.source,
-    )
+    return Availability(**_columns(entry, source="source_id"))
 
 
 def indication_row(entry: IndicationEntry) -> Indication:
@@ -347,29 +328,29 @@ def export_catalog(session: Session) -> CatalogFile:
     )
 
 
-def source_entry(row: Source) -> SourceEntry:
-    return SourceEntry(
-        id=row.id,
-        citation=row.citation,
-        year=row.year,
-        kind=row.kind,
-        identifier=row.identifier,
-        url=row.url,
-        verified=row.verified,
-        note=row.note,
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def _columns(record: BaseModel, **columns: str) -> dict[str, Any]:
+    """A record's fields as column values; `columns` maps the fields a row stores under another
+    name (e.g. `source="source_id"`). The inverse of `_record`."""
+    return {columns.get(name, name): getattr(record, name) for name in type(record).model_fields}
+
+
+def _record(record: type[Record], row: Any, **columns: str) -> Record:
+    """The record of a row whose columns carry the record's field names, but for `columns`
+    (field name -> column name, e.g. `source="source_id"`)."""
+    return record.model_validate(
+        {name: getattr(row, columns.get(name, name)) for name in record.model_fields}
     )
+
+
+def source_entry(row: Source) -> SourceEntry:
+    return _record(SourceEntry, row)
 
 
 def risk_factor_entry(row: RiskFactor) -> RiskFactorEntry:
-    return RiskFactorEntry(
-        id=row.id,
-        label=row.label,
-        description=row.description,
-        codes=row.codes,
-        implies=row.implies,
-        may_be=row.may_be,
-        check=row.check_fact,
-    )
+    return _record(RiskFactorEntry, row, check="check_fact")
 
 
 def observation_codes_entry(row: ObservationCode) -> ObservationCodes:
@@ -422,47 +403,32 @@ def therapy_entry(row: Therapy) -> TherapyEntry:
             ),
             "onset_days": row.onset_days,
             "absences": row.absences or [],
-            "adverse_effects": [
-                {
-                    "name": e.name,
-                    "timing": e.timing,
-                    "serious": e.serious,
-                    "per_100": e.per_100,
-                    "frequency": e.frequency,
-                    "source": e.source_id,
-                }
-                for e in row.adverse_effects
-            ],
-            "risk_rules": [risk_rule_entry(r) for r in row.risk_rules],
-            "costs": [
-                {
-                    "amount": c.amount,
-                    "currency": c.currency,
-                    "basis": c.basis,
-                    "region": c.region,
-                    "year": c.year,
-                    "condition": c.condition_id,
-                    "note": c.note,
-                    "source": c.source_id,
-                }
-                for c in row.costs
-            ],
-            "availability": [
-                {
-                    "region": a.region,
-                    "status": a.status,
-                    "lead_time_days": a.lead_time_days,
-                    "as_of": a.as_of,
-                    "note": a.note,
-                    "source": a.source_id,
-                }
-                for a in row.availability
-            ],
+            "adverse_effects": [adverse_effect_entry(e) for e in row.adverse_effects],
+            "risk_rules": [risk_rule_fields(r) for r in row.risk_rules],
+            "costs": [cost_entry(c) for c in row.costs],
+            "availability": [availability_entry(a) for a in row.availability],
         }
     )
 
 
-def risk_rule_entry(row: RiskRule) -> dict[str, Any]:
+def adverse_effect_entry(row: AdverseEffect) -> AdverseEffectEntry:
+    return _record(AdverseEffectEntry, row, source="source_id")
+
+
+def cost_entry(row: Cost) -> CostEntry:
+    return _record(CostEntry, row, condition="condition_id", source="source_id")
+
+
+def availability_entry(row: Availability) -> AvailabilityEntry:
+    return _record(AvailabilityEntry, row, source="source_id")
+
+
+def risk_rule_entry(row: RiskRule) -> RiskRuleEntry:
+    return RiskRuleEntry.model_validate(risk_rule_fields(row))
+
+
+def risk_rule_fields(row: RiskRule) -> dict[str, Any]:
+    """A rule's record as plain fields: one comparison or a `when` condition, not both."""
     entry: dict[str, Any] = {"id": row.id, "code": row.code}
     if row.condition_expr is not None:
         entry["when"] = row.condition_expr

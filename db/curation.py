@@ -5,16 +5,22 @@ work commits once. Each change is validated as a whole record with the catalog f
 (so the API can never store what the seed file would refuse), its references are checked, the
 record's revision must match the one the curator read (optimistic concurrency), and the audit
 entry stores the record before and after.
+
+One `Kind` per entity says what differs (its row, its record, the mapping between them in
+`db.catalog_io`, the references it must check); `create`, `update` and `delete` are written
+once for all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from db import catalog_io
 from db.catalog_file import (
@@ -40,15 +46,11 @@ from db.models import (
     Source,
     Therapy,
 )
-from db.queries import (
-    get_condition,
-    get_indication,
-    get_therapy,
-    indications_for_condition,
-)
+from db.queries import get_condition, get_indication, get_therapy, indications_for_condition
 from db.storable import storable_problems
 from db.versioning import record_change
 
+Row = TypeVar("Row", Source, Condition, Therapy, Indication, Cost, Availability, RiskRule)
 Entry = TypeVar("Entry", bound=BaseModel)
 
 
@@ -76,6 +78,120 @@ class RecordExists(CurationError):
     """A record with the same identity already exists; the curator should update it."""
 
 
+# ---------------------------------------------------------------------------------------------
+# The three operations, written once
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind(Generic[Row, Entry]):
+    """One catalog entity as curators change it.
+
+    `to_row` / `to_entry` are the entity's one mapping (`db.catalog_io`); `check` refuses a
+    record whose references or identity are wrong (`row` is None on create); `fixed` names the
+    fields a change may not touch (the identity); `apply` writes the changed record, mapped to a
+    fresh row, onto the stored row (by default every column but the keys).
+    """
+
+    name: str  # the audit log's entity name
+    model: type[Row]
+    entry: type[Entry]
+    to_row: Callable[[Entry], Row]
+    to_entry: Callable[[Row], Entry]
+    check: Callable[[Session, Entry, Row | None], None]
+    _: KW_ONLY
+    load: Callable[[Session, Any], Row | None] | None = None  # default: by primary key
+    fixed: Callable[[Row], dict[str, Any]] = lambda row: {}
+    normalise: Callable[[dict[str, Any]], dict[str, Any]] = lambda changes: changes
+    apply: Callable[[Session, Row, Row, Entry, dict[str, Any]], None] | None = None
+    cascaded: Callable[[Session, Row], dict[str, Any]] | None = None
+    child_of_therapy: bool = False
+
+    def get(self, session: Session, record_id: Any) -> Row:
+        row = self.load(session, record_id) if self.load else session.get(self.model, record_id)
+        if row is None:
+            shown = f"'{record_id}'" if isinstance(record_id, str) else str(record_id)
+            raise RecordNotFound(f"no {self.name.replace('_', ' ')} {shown}")
+        return row
+
+
+def create(
+    session: Session,
+    kind: Kind[Row, Entry],
+    *,
+    actor: str,
+    entry: Entry,
+    therapy_id: str | None = None,
+) -> Row:
+    """Add a record (a therapy's cost, availability or rule names its therapy)."""
+    if kind.child_of_therapy and session.get(Therapy, therapy_id) is None:
+        raise RecordNotFound(f"no therapy '{therapy_id}'")
+    kind.check(session, entry, None)
+    if kind.child_of_therapy:
+        _unique_child(session, kind, entry, therapy_id)
+    row = kind.to_row(entry)
+    if kind.child_of_therapy:
+        assert isinstance(row, Cost | Availability | RiskRule)
+        assert therapy_id is not None
+        row.therapy_id = therapy_id
+    session.add(row)
+    session.flush()
+    _audit(session, actor=actor, kind=kind, row=row, action="create", before=None, after=entry)
+    # Read back with what the API shows (its codes, figures, children...).
+    return kind.get(session, row.id)
+
+
+def update(
+    session: Session,
+    kind: Kind[Row, Entry],
+    *,
+    actor: str,
+    record_id: Any,
+    changes: dict[str, Any],
+    expected_revision: int | None,
+) -> Row:
+    """Change some fields: the merged record is validated and checked as a whole."""
+    row = kind.get(session, record_id)
+    _check_revision(row.revision, expected_revision)
+    before = kind.to_entry(row)
+    merged = {**before.model_dump(mode="python"), **kind.normalise(changes), **kind.fixed(row)}
+    after = _validate(kind.entry, merged)
+    kind.check(session, after, row)
+    (kind.apply or _copy_columns)(session, row, kind.to_row(after), after, changes)
+    session.flush()
+    _audit(session, actor=actor, kind=kind, row=row, action="update", before=before, after=after)
+    # Read back with what the API shows: recording the change may have expired its children.
+    return kind.get(session, row.id)
+
+
+def delete(
+    session: Session,
+    kind: Kind[Row, Entry],
+    *,
+    actor: str,
+    record_id: Any,
+    expected_revision: int | None,
+) -> None:
+    """Remove a record; the audit entry keeps it, and what the database cascades to with it,
+    so the log alone can say what went and rebuild it."""
+    row = kind.get(session, record_id)
+    _check_revision(row.revision, expected_revision)
+    before = kind.to_entry(row).model_dump(mode="json")
+    if kind.cascaded is not None:
+        before["cascaded"] = kind.cascaded(session, row)
+    session.delete(row)
+    session.flush()
+    record_change(
+        session,
+        actor=actor,
+        action="delete",
+        entity=kind.name,
+        entity_id=str(row.id),
+        before=before,
+        after=None,
+    )
+
+
 def _validate(model: type[Entry], data: dict[str, Any]) -> Entry:
     try:
         return model.model_validate(data)
@@ -92,6 +208,51 @@ def _validate(model: type[Entry], data: dict[str, Any]) -> Entry:
 def _check_revision(row_revision: int, expected: int | None) -> None:
     if expected is not None and expected != row_revision:
         raise RevisionMismatch(row_revision)
+
+
+def _audit(
+    session: Session,
+    *,
+    actor: str,
+    kind: Kind[Any, Any],
+    row: Any,
+    action: str,
+    before: BaseModel | None,
+    after: BaseModel,
+) -> int:
+    """Check the record is storable, then version and audit the change; every create and
+    update comes through here before it is committed, so this is the one storability check."""
+    problems = list(storable_problems(after.model_dump()))
+    if problems:
+        raise InvalidRecord(
+            "; ".join(f"{e['path'] or 'body'}: {e['message']}" for e in problems), problems
+        )
+    return record_change(
+        session,
+        actor=actor,
+        action=action,
+        entity=kind.name,
+        entity_id=str(row.id),
+        before=before.model_dump(mode="json") if before is not None else None,
+        after=after.model_dump(mode="json"),
+    )
+
+
+def _copy_columns(session: Session, row: Any, fresh: Any, *_: Any) -> None:
+    """Every column but the keys and the revision, from the record mapped to a fresh row."""
+    for column in type(row).__table__.columns.keys():
+        if column not in ("id", "revision", "therapy_id"):
+            setattr(row, column, getattr(fresh, column))
+
+
+def _touch(row: Condition | Therapy | Indication) -> None:
+    """Mark a parent row dirty so its revision moves even when only child rows changed."""
+    flag_modified(row, "name" if hasattr(row, "name") else "status")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference checks
+# ---------------------------------------------------------------------------------------------
 
 
 def _require(session: Session, model: type[Any], ids: set[str | None], what: str) -> None:
@@ -124,223 +285,32 @@ def _sources_of(entry: BaseModel) -> set[str | None]:
     return found
 
 
-def _audit(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    before: BaseModel | None,
-    after: BaseModel | None,
-) -> int:
-    """Check the record is storable, then version and audit the change; every curation write
-    comes through here before anything is flushed, so this is the one storability check."""
-    if after is not None:
-        problems = list(storable_problems(after.model_dump()))
-        if problems:
-            raise InvalidRecord(
-                "; ".join(f"{e['path'] or 'body'}: {e['message']}" for e in problems), problems
-            )
-    return record_change(
-        session,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before.model_dump(mode="json") if before is not None else None,
-        after=after.model_dump(mode="json") if after is not None else None,
-    )
+def _new_id(session: Session, model: type[Any], record_id: str, label: str) -> None:
+    if session.get(model, record_id) is not None:
+        raise RecordExists(f"{label} '{record_id}' already exists")
 
 
-def _merge(current: BaseModel, changes: dict[str, Any]) -> dict[str, Any]:
-    return {**current.model_dump(mode="python"), **changes}
-
-
-# ---------------------------------------------------------------------------------------------
-# Sources
-# ---------------------------------------------------------------------------------------------
-
-
-def _source_entry(row: Source) -> SourceEntry:
-    return _validate(
-        SourceEntry,
-        {
-            "id": row.id,
-            "citation": row.citation,
-            "year": row.year,
-            "kind": row.kind,
-            "identifier": row.identifier,
-            "url": row.url,
-            "verified": row.verified,
-            "note": row.note,
-        },
-    )
-
-
-def create_source(session: Session, *, actor: str, entry: SourceEntry) -> Source:
-    if session.get(Source, entry.id) is not None:
-        raise RecordExists(f"source '{entry.id}' already exists")
-    row = Source(**entry.model_dump())
-    session.add(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="create",
-        entity="source",
-        entity_id=entry.id,
-        before=None,
-        after=entry,
-    )
-    return row
-
-
-def update_source(
-    session: Session,
-    *,
-    actor: str,
-    source_id: str,
-    changes: dict[str, Any],
-    expected_revision: int | None,
-) -> Source:
-    row = session.get(Source, source_id)
+def _check_source(session: Session, entry: SourceEntry, row: Source | None) -> None:
     if row is None:
-        raise RecordNotFound(f"no source '{source_id}'")
-    _check_revision(row.revision, expected_revision)
-    before = _source_entry(row)
-    after = _validate(SourceEntry, _merge(before, {**changes, "id": source_id}))
-    for name, value in after.model_dump().items():
-        setattr(row, name, value)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="update",
-        entity="source",
-        entity_id=source_id,
-        before=before,
-        after=after,
-    )
-    return row
+        _new_id(session, Source, entry.id, "source")
 
 
-# ---------------------------------------------------------------------------------------------
-# Conditions
-# ---------------------------------------------------------------------------------------------
-
-
-def create_condition(session: Session, *, actor: str, entry: ConditionEntry) -> Condition:
-    if session.get(Condition, entry.id) is not None:
-        raise RecordExists(f"condition '{entry.id}' already exists")
+def _check_condition(session: Session, entry: ConditionEntry, row: Condition | None) -> None:
+    if row is None:
+        _new_id(session, Condition, entry.id, "condition")
     _require(session, Source, _sources_of(entry), "source")
-    session.add(catalog_io.condition_row(entry))
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="create",
-        entity="condition",
-        entity_id=entry.id,
-        before=None,
-        after=entry,
-    )
-    row = get_condition(session, entry.id)
-    assert row is not None
-    return row
 
 
-def update_condition(
-    session: Session,
-    *,
-    actor: str,
-    condition_id: str,
-    changes: dict[str, Any],
-    expected_revision: int | None,
-) -> Condition:
-    row = get_condition(session, condition_id)
+def _check_therapy(session: Session, entry: TherapyEntry, row: Therapy | None) -> None:
     if row is None:
-        raise RecordNotFound(f"no condition '{condition_id}'")
-    _check_revision(row.revision, expected_revision)
-    before = catalog_io.condition_entry(row)
-    after = _validate(ConditionEntry, _merge(before, {**changes, "id": condition_id}))
-    _require(session, Source, _sources_of(after), "source")
-    row.name, row.summary, row.source_id = after.name, after.summary, after.source
-    if "codes" in changes:
-        row.codes.clear()
-        session.flush()
-        row.codes.extend(
-            ConditionCode(system=c.system, code=c.code, display=c.display) for c in after.codes
+        _new_id(session, Therapy, entry.id, "therapy")
+        taken = set(
+            session.scalars(
+                select(RiskRule.id).where(RiskRule.id.in_([r.id for r in entry.risk_rules]))
+            )
         )
-        session.flush()
-    _touch(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="update",
-        entity="condition",
-        entity_id=condition_id,
-        before=before,
-        after=after,
-    )
-    return row
-
-
-def delete_condition(
-    session: Session, *, actor: str, condition_id: str, expected_revision: int | None
-) -> None:
-    row = get_condition(session, condition_id)
-    if row is None:
-        raise RecordNotFound(f"no condition '{condition_id}'")
-    _check_revision(row.revision, expected_revision)
-    before = catalog_io.condition_entry(row).model_dump(mode="json")
-    # The database cascades to these rows: the audit entry keeps them, so the log alone can
-    # say what went and rebuild it.
-    before["cascaded"] = {
-        "indications": [
-            catalog_io.indication_entry(i).model_dump(mode="json")
-            for i in indications_for_condition(session, condition_id)
-        ],
-        "costs": [
-            {"therapy": c.therapy_id, **_cost_dict(c)}
-            for c in session.scalars(
-                select(Cost).where(Cost.condition_id == condition_id).order_by(Cost.id)
-            )
-        ],
-        "risk_rules": [
-            {"therapy": r.therapy_id, **catalog_io.risk_rule_entry(r)}
-            for r in session.scalars(
-                select(RiskRule).where(RiskRule.condition_id == condition_id).order_by(RiskRule.id)
-            )
-        ],
-    }
-    session.delete(row)
-    session.flush()
-    record_change(
-        session,
-        actor=actor,
-        action="delete",
-        entity="condition",
-        entity_id=condition_id,
-        before=before,
-        after=None,
-    )
-
-
-def _touch(row: Condition | Therapy | Indication) -> None:
-    """Mark a parent row dirty so its revision moves even when only child rows changed."""
-    from sqlalchemy.orm.attributes import flag_modified
-
-    flag_modified(row, "name" if hasattr(row, "name") else "status")
-
-
-# ---------------------------------------------------------------------------------------------
-# Therapies
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_therapy_refs(session: Session, entry: TherapyEntry) -> None:
+        if taken:
+            raise RecordExists(f"risk rule ids already in use: {', '.join(sorted(taken))}")
     _require(session, Source, _sources_of(entry), "source")
     _require(
         session,
@@ -356,102 +326,18 @@ def _check_therapy_refs(session: Session, entry: TherapyEntry) -> None:
     )
 
 
-def create_therapy(session: Session, *, actor: str, entry: TherapyEntry) -> Therapy:
-    if session.get(Therapy, entry.id) is not None:
-        raise RecordExists(f"therapy '{entry.id}' already exists")
-    taken = set(
-        session.scalars(
-            select(RiskRule.id).where(RiskRule.id.in_([r.id for r in entry.risk_rules]))
+def _check_indication(session: Session, entry: IndicationEntry, row: Indication | None) -> None:
+    if row is None:
+        exists = session.scalar(
+            select(Indication.id).where(
+                Indication.therapy_id == entry.therapy, Indication.condition_id == entry.condition
+            )
         )
-    )
-    if taken:
-        raise RecordExists(f"risk rule ids already in use: {', '.join(sorted(taken))}")
-    _check_therapy_refs(session, entry)
-    session.add(catalog_io.therapy_row(entry))
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="create",
-        entity="therapy",
-        entity_id=entry.id,
-        before=None,
-        after=entry,
-    )
-    row = get_therapy(session, entry.id)
-    assert row is not None
-    return row
-
-
-def update_therapy(
-    session: Session,
-    *,
-    actor: str,
-    therapy_id: str,
-    changes: dict[str, Any],
-    expected_revision: int | None,
-) -> Therapy:
-    row = get_therapy(session, therapy_id)
-    if row is None:
-        raise RecordNotFound(f"no therapy '{therapy_id}'")
-    _check_revision(row.revision, expected_revision)
-    before = catalog_io.therapy_entry(row)
-    after = _validate(TherapyEntry, _merge(before, {**changes, "id": therapy_id}))
-    _check_therapy_refs(session, after)
-    fresh = catalog_io.therapy_row(after)
-    for column in Therapy.__table__.columns.keys():
-        if column not in ("id", "revision"):
-            setattr(row, column, getattr(fresh, column))
-    _touch(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="update",
-        entity="therapy",
-        entity_id=therapy_id,
-        before=before,
-        after=after,
-    )
-    return row
-
-
-def delete_therapy(
-    session: Session, *, actor: str, therapy_id: str, expected_revision: int | None
-) -> None:
-    row = get_therapy(session, therapy_id)
-    if row is None:
-        raise RecordNotFound(f"no therapy '{therapy_id}'")
-    _check_revision(row.revision, expected_revision)
-    before = catalog_io.therapy_entry(row).model_dump(mode="json")
-    # Its costs, availability and rules are part of the entry; its indications cascade too.
-    before["cascaded"] = {
-        "indications": [
-            catalog_io.indication_entry(i).model_dump(mode="json")
-            for i in sorted(row.indications, key=lambda i: i.condition_id)
-        ]
-    }
-    session.delete(row)
-    session.flush()
-    record_change(
-        session,
-        actor=actor,
-        action="delete",
-        entity="therapy",
-        entity_id=therapy_id,
-        before=before,
-        after=None,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Indications
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_indication_refs(
-    session: Session, entry: IndicationEntry, indication_id: int | None = None
-) -> None:
+        if exists is not None:
+            raise RecordExists(
+                f"an indication for {entry.therapy} in {entry.condition} already exists "
+                f"(id {exists}); update it instead"
+            )
     problems = indication_problems(entry)
     if problems:
         raise InvalidRecord("; ".join(problems))
@@ -467,281 +353,29 @@ def _check_indication_refs(
     taken = session.scalars(
         select(OutcomeFigure.key).where(
             OutcomeFigure.key.in_(keys),
-            OutcomeFigure.indication_id != (indication_id if indication_id is not None else -1),
+            OutcomeFigure.indication_id != (row.id if row is not None else -1),
         )
     ).all()
     if taken:
         raise RecordExists(f"outcome figure ids already in use: {', '.join(sorted(taken))}")
 
 
-def create_indication(session: Session, *, actor: str, entry: IndicationEntry) -> Indication:
-    exists = session.scalar(
-        select(Indication.id).where(
-            Indication.therapy_id == entry.therapy, Indication.condition_id == entry.condition
-        )
-    )
-    if exists is not None:
-        raise RecordExists(
-            f"an indication for {entry.therapy} in {entry.condition} already exists (id {exists}); "
-            "update it instead"
-        )
-    _check_indication_refs(session, entry)
-    row = catalog_io.indication_row(entry)
-    session.add(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="create",
-        entity="indication",
-        entity_id=str(row.id),
-        before=None,
-        after=entry,
-    )
-    loaded = get_indication(session, row.id)
-    assert loaded is not None
-    return loaded
-
-
-def update_indication(
-    session: Session,
-    *,
-    actor: str,
-    indication_id: int,
-    changes: dict[str, Any],
-    expected_revision: int | None,
-) -> Indication:
-    row = get_indication(session, indication_id)
-    if row is None:
-        raise RecordNotFound(f"no indication {indication_id}")
-    _check_revision(row.revision, expected_revision)
-    before = catalog_io.indication_entry(row)
-    after = _validate(
-        IndicationEntry,
-        _merge(before, {**changes, "therapy": row.therapy_id, "condition": row.condition_id}),
-    )
-    _check_indication_refs(session, after, indication_id)
-    fresh = catalog_io.indication_row(after)
-    for column in Indication.__table__.columns.keys():
-        if column not in ("id", "revision"):
-            setattr(row, column, getattr(fresh, column))
-    if "figures" in changes:
-        row.figures.clear()
-        session.flush()
-        row.figures.extend(catalog_io.figure_row(f, i) for i, f in enumerate(after.figures))
-        _touch(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="update",
-        entity="indication",
-        entity_id=str(indication_id),
-        before=before,
-        after=after,
-    )
-    return row
-
-
-def delete_indication(
-    session: Session, *, actor: str, indication_id: int, expected_revision: int | None
-) -> None:
-    row = get_indication(session, indication_id)
-    if row is None:
-        raise RecordNotFound(f"no indication {indication_id}")
-    _check_revision(row.revision, expected_revision)
-    before = catalog_io.indication_entry(row)
-    session.delete(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="delete",
-        entity="indication",
-        entity_id=str(indication_id),
-        before=before,
-        after=None,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Therapy children: costs, availability, risk rules
-# ---------------------------------------------------------------------------------------------
-
-
-def _child_create(
-    session: Session,
-    *,
-    actor: str,
-    therapy_id: str,
-    entity: str,
-    entry: BaseModel,
-    make_row: Callable[[], Cost | Availability | RiskRule],
-) -> Cost | Availability | RiskRule:
-    if session.get(Therapy, therapy_id) is None:
-        raise RecordNotFound(f"no therapy '{therapy_id}'")
+def _check_child(session: Session, entry: BaseModel, row: Any) -> None:
     _require(session, Source, _sources_of(entry), "source")
     _require(session, Condition, {getattr(entry, "condition", None)}, "condition")
-    row = make_row()
-    row.therapy_id = therapy_id
-    session.add(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="create",
-        entity=entity,
-        entity_id=str(row.id),
-        before=None,
-        after=entry,
-    )
-    return row
 
 
-def _child_update(
-    session: Session,
-    *,
-    actor: str,
-    entity: str,
-    row: Cost | Availability | RiskRule | None,
-    label: str,
-    model: type[Entry],
-    current: dict[str, Any],
-    changes: dict[str, Any],
-    expected_revision: int | None,
-    make_row: Callable[[Entry], Cost | Availability | RiskRule],
-) -> Cost | Availability | RiskRule:
+def _check_risk_rule(session: Session, entry: RiskRuleEntry, row: RiskRule | None) -> None:
     if row is None:
-        raise RecordNotFound(f"no {label}")
-    _check_revision(row.revision, expected_revision)
-    before = _validate(model, current)
-    after = _validate(model, {**current, **changes})
-    _require(session, Source, _sources_of(after), "source")
-    _require(session, Condition, {getattr(after, "condition", None)}, "condition")
-    fresh = make_row(after)
-    for column in type(row).__table__.columns.keys():
-        if column not in ("id", "revision", "therapy_id"):
-            setattr(row, column, getattr(fresh, column))
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="update",
-        entity=entity,
-        entity_id=str(row.id),
-        before=before,
-        after=after,
-    )
-    return row
+        _new_id(session, RiskRule, entry.id, "risk rule")
+    _require(session, RiskFactor, set(term_factors(entry.term())), "risk factor")
+    _check_child(session, entry, row)
 
 
-def _child_delete(
-    session: Session,
-    *,
-    actor: str,
-    entity: str,
-    row: Cost | Availability | RiskRule | None,
-    label: str,
-    current: BaseModel | None,
-    expected_revision: int | None,
-) -> None:
-    if row is None or current is None:
-        raise RecordNotFound(f"no {label}")
-    _check_revision(row.revision, expected_revision)
-    session.delete(row)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="delete",
-        entity=entity,
-        entity_id=str(row.id),
-        before=current,
-        after=None,
-    )
-
-
-def _cost_dict(row: Cost) -> dict[str, Any]:
-    return {
-        "amount": row.amount,
-        "currency": row.currency,
-        "basis": row.basis,
-        "region": row.region,
-        "year": row.year,
-        "condition": row.condition_id,
-        "note": row.note,
-        "source": row.source_id,
-    }
-
-
-def _availability_dict(row: Availability) -> dict[str, Any]:
-    return {
-        "region": row.region,
-        "status": row.status,
-        "lead_time_days": row.lead_time_days,
-        "as_of": row.as_of,
-        "note": row.note,
-        "source": row.source_id,
-    }
-
-
-def create_cost(session: Session, *, actor: str, therapy_id: str, entry: CostEntry) -> Cost:
-    row = _child_create(
-        session,
-        actor=actor,
-        therapy_id=therapy_id,
-        entity="cost",
-        entry=entry,
-        make_row=lambda: catalog_io.cost_row(entry),
-    )
-    assert isinstance(row, Cost)
-    return row
-
-
-def update_cost(
-    session: Session,
-    *,
-    actor: str,
-    cost_id: int,
-    changes: dict[str, Any],
-    expected_revision: int | None,
-) -> Cost:
-    row = session.get(Cost, cost_id)
-    updated = _child_update(
-        session,
-        actor=actor,
-        entity="cost",
-        row=row,
-        label=f"cost {cost_id}",
-        model=CostEntry,
-        current=_cost_dict(row) if row else {},
-        changes=changes,
-        expected_revision=expected_revision,
-        make_row=catalog_io.cost_row,
-    )
-    assert isinstance(updated, Cost)
-    return updated
-
-
-def delete_cost(
-    session: Session, *, actor: str, cost_id: int, expected_revision: int | None
-) -> None:
-    row = session.get(Cost, cost_id)
-    current = CostEntry.model_validate(_cost_dict(row)) if row else None
-    _child_delete(
-        session,
-        actor=actor,
-        entity="cost",
-        row=row,
-        label=f"cost {cost_id}",
-        current=current,
-        expected_revision=expected_revision,
-    )
-
-
-def create_availability(
-    session: Session, *, actor: str, therapy_id: str, entry: AvailabilityEntry
-) -> Availability:
+def _unique_child(session: Session, kind: Kind[Any, Any], entry: Any, therapy_id: Any) -> None:
+    """A therapy has one availability record per region."""
+    if kind.model is not Availability:
+        return
     taken = session.scalar(
         select(Availability.id).where(
             Availability.therapy_id == therapy_id, Availability.region == entry.region
@@ -752,126 +386,130 @@ def create_availability(
             f"{therapy_id} already has availability for {entry.region} (id {taken}); "
             "update it instead"
         )
-    row = _child_create(
-        session,
-        actor=actor,
-        therapy_id=therapy_id,
-        entity="availability",
-        entry=entry,
-        make_row=lambda: catalog_io.availability_row(entry),
-    )
-    assert isinstance(row, Availability)
-    return row
 
 
-def update_availability(
+# ---------------------------------------------------------------------------------------------
+# What differs per entity when a record is written onto its row
+# ---------------------------------------------------------------------------------------------
+
+
+def _apply_condition(
     session: Session,
-    *,
-    actor: str,
-    availability_id: int,
+    row: Condition,
+    fresh: Condition,
+    after: ConditionEntry,
     changes: dict[str, Any],
-    expected_revision: int | None,
-) -> Availability:
-    row = session.get(Availability, availability_id)
-    updated = _child_update(
-        session,
-        actor=actor,
-        entity="availability",
-        row=row,
-        label=f"availability {availability_id}",
-        model=AvailabilityEntry,
-        current=_availability_dict(row) if row else {},
-        changes={**changes, **({"region": row.region} if row else {})},
-        expected_revision=expected_revision,
-        make_row=catalog_io.availability_row,
-    )
-    assert isinstance(updated, Availability)
-    return updated
-
-
-def delete_availability(
-    session: Session, *, actor: str, availability_id: int, expected_revision: int | None
 ) -> None:
-    row = session.get(Availability, availability_id)
-    current = AvailabilityEntry.model_validate(_availability_dict(row)) if row else None
-    _child_delete(
-        session,
-        actor=actor,
-        entity="availability",
-        row=row,
-        label=f"availability {availability_id}",
-        current=current,
-        expected_revision=expected_revision,
-    )
+    _copy_columns(session, row, fresh)
+    _touch(row)
+    if "codes" in changes:
+        row.codes.clear()
+        session.flush()  # the old codes go before the new ones (a code is unique)
+        row.codes.extend(
+            ConditionCode(system=c.system, code=c.code, display=c.display) for c in after.codes
+        )
 
 
-def create_risk_rule(
-    session: Session, *, actor: str, therapy_id: str, entry: RiskRuleEntry
-) -> RiskRule:
-    if session.get(RiskRule, entry.id) is not None:
-        raise RecordExists(f"risk rule '{entry.id}' already exists")
-    _require(session, RiskFactor, set(term_factors(entry.term())), "risk factor")
-    row = _child_create(
-        session,
-        actor=actor,
-        therapy_id=therapy_id,
-        entity="risk_rule",
-        entry=entry,
-        make_row=lambda: catalog_io.risk_rule_row(entry),
-    )
-    assert isinstance(row, RiskRule)
-    return row
+def _apply_therapy(session: Session, row: Therapy, fresh: Therapy, *_: Any) -> None:
+    _copy_columns(session, row, fresh)  # its costs, rules... have their own endpoints
+    _touch(row)
 
 
-def update_risk_rule(
+def _apply_indication(
     session: Session,
-    *,
-    actor: str,
-    rule_id: str,
+    row: Indication,
+    fresh: Indication,
+    after: IndicationEntry,
     changes: dict[str, Any],
-    expected_revision: int | None,
-) -> RiskRule:
-    row = session.get(RiskRule, rule_id)
-    current = catalog_io.risk_rule_entry(row) if row else {}
-    # A rule is one comparison or a `when` condition: a change to one form drops the other.
+) -> None:
+    _copy_columns(session, row, fresh)
+    if "figures" in changes:
+        row.figures.clear()
+        session.flush()
+        row.figures.extend(catalog_io.figure_row(f, i) for i, f in enumerate(after.figures))
+        _touch(row)
+
+
+def _one_rule_form(changes: dict[str, Any]) -> dict[str, Any]:
+    """A rule is one comparison or a `when` condition: a change to one form drops the other."""
     if changes.get("when") is not None:
-        changes = {**changes, "attribute": None, "operator": None, "value": None}
-    elif any(changes.get(k) is not None for k in ("attribute", "operator", "value")):
-        changes = {**changes, "when": None}
-    merged = {**current, **changes, "id": rule_id}
-    if row is not None:
-        try:
-            factors = term_factors(RiskRuleEntry.model_validate(merged).term())
-        except ValueError:
-            factors = []  # the update below reports the invalid rule
-        _require(session, RiskFactor, set(factors), "risk factor")
-    updated = _child_update(
-        session,
-        actor=actor,
-        entity="risk_rule",
-        row=row,
-        label=f"risk rule '{rule_id}'",
-        model=RiskRuleEntry,
-        current=current,
-        changes={**changes, "id": rule_id},
-        expected_revision=expected_revision,
-        make_row=catalog_io.risk_rule_row,
-    )
-    assert isinstance(updated, RiskRule)
-    return updated
+        return {**changes, "attribute": None, "operator": None, "value": None}
+    if any(changes.get(k) is not None for k in ("attribute", "operator", "value")):
+        return {**changes, "when": None}
+    return changes
 
 
-def delete_risk_rule(
-    session: Session, *, actor: str, rule_id: str, expected_revision: int | None
-) -> None:
-    row = session.get(RiskRule, rule_id)
-    current = RiskRuleEntry.model_validate(catalog_io.risk_rule_entry(row)) if row else None
-    _child_delete(
-        session,
-        actor=actor,
-        entity="risk_rule",
-        row=row,
-        label=f"risk rule '{rule_id}'",
-        current=current,
-        expected_revision=expected_revision,
-    )
+def _condition_cascade(session: Session, row: Condition) -> dict[str, Any]:
+    return {
+        "indications": [
+            catalog_io.indication_entry(i).model_dump(mode="json")
+            for i in indications_for_condition(session, row.id)
+        ],
+        "costs": [
+            {"therapy": c.therapy_id, **catalog_io.cost_entry(c).model_dump(mode="json")}
+            for c in session.scalars(
+                select(Cost).where(Cost.condition_id == row.id).order_by(Cost.id)
+            )
+        ],
+        "risk_rules": [
+            {"therapy": r.therapy_id, **catalog_io.risk_rule_fields(r)}
+            for r in session.scalars(
+                select(RiskRule).where(RiskRule.condition_id == row.id).order_by(RiskRule.id)
+            )
+        ],
+    }
+
+
+def _therapy_cascade(session: Session, row: Therapy) -> dict[str, Any]:
+    # Its costs, availability and rules are part of the entry; its indications cascade too.
+    return {
+        "indications": [
+            catalog_io.indication_entry(i).model_dump(mode="json")
+            for i in sorted(row.indications, key=lambda i: i.condition_id)
+        ]
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The entities
+# ---------------------------------------------------------------------------------------------
+
+
+def _same_id(row: Source | Condition | Therapy | RiskRule) -> dict[str, Any]:
+    return {"id": row.id}
+
+
+# name, row, record, record -> row, row -> record, checks; then what differs.
+SOURCE = Kind(
+    "source", Source, SourceEntry, catalog_io.source_row, catalog_io.source_entry,
+    _check_source, fixed=_same_id,
+)  # fmt: skip
+CONDITION = Kind(
+    "condition", Condition, ConditionEntry, catalog_io.condition_row, catalog_io.condition_entry,
+    _check_condition, load=get_condition, fixed=_same_id, apply=_apply_condition,
+    cascaded=_condition_cascade,
+)  # fmt: skip
+THERAPY = Kind(
+    "therapy", Therapy, TherapyEntry, catalog_io.therapy_row, catalog_io.therapy_entry,
+    _check_therapy, load=get_therapy, fixed=_same_id, apply=_apply_therapy,
+    cascaded=_therapy_cascade,
+)  # fmt: skip
+INDICATION = Kind(
+    "indication", Indication, IndicationEntry, catalog_io.indication_row,
+    catalog_io.indication_entry, _check_indication, load=get_indication,
+    apply=_apply_indication,
+    fixed=lambda row: {"therapy": row.therapy_id, "condition": row.condition_id},
+)  # fmt: skip
+COST = Kind(
+    "cost", Cost, CostEntry, catalog_io.cost_row, catalog_io.cost_entry, _check_child,
+    child_of_therapy=True,
+)  # fmt: skip
+AVAILABILITY = Kind(
+    "availability", Availability, AvailabilityEntry, catalog_io.availability_row,
+    catalog_io.availability_entry, _check_child, fixed=lambda row: {"region": row.region},
+    child_of_therapy=True,
+)  # fmt: skip
+RISK_RULE = Kind(
+    "risk_rule", RiskRule, RiskRuleEntry, catalog_io.risk_rule_row, catalog_io.risk_rule_entry,
+    _check_risk_rule, fixed=_same_id, normalise=_one_rule_form, child_of_therapy=True,
+)  # fmt: skip

@@ -9,13 +9,15 @@ other (the second gets a conflict), and as the HTTP ETag.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, get_args
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -25,6 +27,17 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.catalog_file import EffectTiming, SourceKind
+from scoring.model import (
+    AvailabilityStatus,
+    Certainty,
+    CostBasis,
+    IndicationStatus,
+    Operator,
+    PatientAttribute,
+    Severity,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,6 +55,30 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+def _words(name: str, words: type[StrEnum] | Any, length: int) -> Enum:
+    """A text column holding one of a fixed set of words, with a CHECK constraint naming them,
+    so a bad value cannot enter by any path (a hand-written UPDATE, a migration). For an enum
+    class the column reads back as its members, so the snapshot loader converts nothing."""
+    if isinstance(words, type) and issubclass(words, StrEnum):
+        return Enum(
+            words,
+            name=name,
+            native_enum=False,
+            create_constraint=True,
+            length=length,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        )
+    return Enum(
+        *get_args(words),
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        validate_strings=True,
+    )
+
+
 def _source_fk(nullable: bool = False) -> Mapped[Any]:
     return mapped_column(
         String(SLUG), ForeignKey("sources.id", ondelete="RESTRICT"), nullable=nullable, index=True
@@ -54,7 +91,7 @@ class Source(Base):
     id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
     citation: Mapped[str] = mapped_column(Text)
     year: Mapped[int | None]
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[SourceKind] = mapped_column(_words("kind", SourceKind, 20))
     identifier: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(1000))
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -196,7 +233,7 @@ class AdverseEffect(Base):
     therapy_id: Mapped[str] = _therapy_fk()
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(200))
-    timing: Mapped[str] = mapped_column(String(20))
+    timing: Mapped[EffectTiming] = mapped_column(_words("timing", EffectTiming, 20))
     serious: Mapped[bool] = mapped_column(Boolean, default=False)
     per_100: Mapped[float | None] = mapped_column(Float)
     frequency: Mapped[str | None] = mapped_column(Text)
@@ -212,12 +249,14 @@ class RiskRule(Base):
     code: Mapped[str] = mapped_column(String(SLUG))
     # One comparison (attribute, operator, value), or a condition over several facts in
     # `condition_expr` (the file's `when`), never both.
-    attribute: Mapped[str | None] = mapped_column(String(40))
-    operator: Mapped[str | None] = mapped_column(String(8))
+    attribute: Mapped[PatientAttribute | None] = mapped_column(
+        _words("attribute", PatientAttribute, 40)
+    )
+    operator: Mapped[Operator | None] = mapped_column(_words("operator", Operator, 8))
     value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     condition_expr: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     ask_if_unknown: Mapped[bool | None] = mapped_column(Boolean)
-    severity: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[Severity] = mapped_column(_words("severity", Severity, 10))
     safety_penalty: Mapped[float] = mapped_column(Float, default=0)
     message: Mapped[str] = mapped_column(Text)
     curator_note: Mapped[str | None] = mapped_column(Text)
@@ -235,7 +274,7 @@ class Cost(Base):
     condition_id: Mapped[str | None] = _condition_fk(nullable=True)
     amount: Mapped[float] = mapped_column(Float)
     currency: Mapped[str] = mapped_column(String(3))
-    basis: Mapped[str] = mapped_column(String(20))
+    basis: Mapped[CostBasis] = mapped_column(_words("basis", CostBasis, 20))
     region: Mapped[str] = mapped_column(String(2), index=True)
     year: Mapped[int]
     note: Mapped[str | None] = mapped_column(Text)
@@ -254,7 +293,7 @@ class Availability(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     therapy_id: Mapped[str] = _therapy_fk()
     region: Mapped[str] = mapped_column(String(2))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[AvailabilityStatus] = mapped_column(_words("status", AvailabilityStatus, 20))
     lead_time_days: Mapped[float | None] = mapped_column(Float)
     as_of: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(Text)
@@ -275,8 +314,8 @@ class Indication(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     therapy_id: Mapped[str] = _therapy_fk()
     condition_id: Mapped[str] = _condition_fk(nullable=False)
-    status: Mapped[str] = mapped_column(String(20))
-    certainty: Mapped[str] = mapped_column(String(10))
+    status: Mapped[IndicationStatus] = mapped_column(_words("status", IndicationStatus, 20))
+    certainty: Mapped[Certainty] = mapped_column(_words("certainty", Certainty, 10))
     evidence_grade: Mapped[str | None] = mapped_column(Text)
     population: Mapped[str | None] = mapped_column(Text)
     onset_days: Mapped[float | None] = mapped_column(Float)
@@ -315,7 +354,7 @@ class OutcomeFigure(Base):
     comparator: Mapped[str | None] = mapped_column(Text)
     comparator_events: Mapped[int | None] = mapped_column(Integer)
     higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
-    certainty: Mapped[str | None] = mapped_column(String(10))
+    certainty: Mapped[Certainty | None] = mapped_column(_words("certainty", Certainty, 10))
     uncertainty: Mapped[str | None] = mapped_column(Text)
     curator_note: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[str] = _source_fk()

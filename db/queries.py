@@ -8,13 +8,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import (
-    Availability,
     Condition,
     ConditionCode,
-    Cost,
     Indication,
     RiskFactor,
-    RiskRule,
     Source,
     Therapy,
 )
@@ -134,25 +131,5 @@ def list_sources(session: Session) -> Sequence[Source]:
     return session.scalars(select(Source).order_by(Source.id)).all()
 
 
-def existing_ids(
-    session: Session, model: type[Source | Condition | Therapy | RiskFactor], ids: set[str]
-) -> set[str]:
-    if not ids:
-        return set()
-    return set(session.scalars(select(model.id).where(model.id.in_(ids))))
-
-
 def list_risk_factors(session: Session) -> Sequence[RiskFactor]:
     return session.scalars(select(RiskFactor).order_by(RiskFactor.id)).all()
-
-
-def get_cost(session: Session, cost_id: int) -> Cost | None:
-    return session.get(Cost, cost_id)
-
-
-def get_availability(session: Session, availability_id: int) -> Availability | None:
-    return session.get(Availability, availability_id)
-
-
-def get_risk_rule(session: Session, rule_id: str) -> RiskRule | None:
-    return session.get(RiskRule, rule_id)

@@ -925,6 +925,7 @@ def rank(
         weights=normalised,
         unknown=tuple(sorted(unknown)),
         later=tuple(later),
+        not_indicated_count=view.index.not_indicated_count(case.condition_id),
     )
 
 

@@ -125,6 +125,8 @@ class SnapshotIndex:
     condition_ids: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()
     _indications: dict[tuple[str, str], Indication] = field(default_factory=dict)
+    # Per condition, the therapies the catalog names for it (any status), sorted by id.
+    _named: dict[str, list[TherapyProfile]] = field(default_factory=dict)
     _rules: dict[str, list[RiskRule]] = field(default_factory=dict)
     _effects: dict[str, list[AdverseEffect]] = field(default_factory=dict)
     _costs: dict[tuple[str, str], list[Cost]] = field(default_factory=dict)
@@ -149,6 +151,10 @@ class SnapshotIndex:
             index._indications.setdefault(
                 (indication.therapy_id, indication.condition_id), indication
             )
+        by_id = {therapy.id: therapy for therapy in index.therapies}
+        for therapy_id, condition_id in sorted(index._indications):
+            if therapy_id in by_id:
+                index._named.setdefault(condition_id, []).append(by_id[therapy_id])
         for rule in sorted(snapshot.risk_rules, key=lambda r: r.id):
             index._rules.setdefault(rule.therapy_id, []).append(rule)
         for effect in sorted(
@@ -161,8 +167,14 @@ class SnapshotIndex:
             index._availability.setdefault((row.therapy_id, row.region), []).append(row)
         return index
 
+    def not_indicated_count(self, condition_id: str) -> int:
+        """How many therapies the catalog does not name for this condition at all."""
+        return len(self.therapies) - len(self._named.get(condition_id, ()))
+
     def facts(self, *, condition_id: str, region: str) -> tuple[TherapyFacts, ...]:
-        """Per therapy (sorted by id), the rows that bear on this condition in this region."""
+        """Per therapy the catalog names for this condition (sorted by id), the rows that bear
+        on it in this region. A therapy with no indication for it is left out, so the work and
+        the answer grow with the condition's options, not with the whole catalog."""
         return tuple(
             TherapyFacts(
                 therapy=therapy,
@@ -182,5 +194,5 @@ class SnapshotIndex:
                     tuple(self._availability.get((therapy.id, region), ()))
                 ),
             )
-            for therapy in self.therapies
+            for therapy in self._named.get(condition_id, ())
         )

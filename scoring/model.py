@@ -559,3 +559,6 @@ class Result:
     unknown: tuple[str, ...]
     # Options the stated history puts at a later decision point (reason `later_decision_point`).
     later: tuple[Exclusion, ...] = ()
+    # Therapies of the catalog with no indication at all for the condition: counted, not
+    # listed, so an answer grows with the condition's options and not with the catalog.
+    not_indicated_count: int = 0

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.fhir.codes import FhirCodeLists
 from api.fhir.intake import DerivedCase, DerivedOrder
 from api.settings import Settings
+from scoring.exclusions import NO_INDICATION
 from scoring.model import CatalogSnapshot, RankedOption, Reason, Result
 
 MEDICATION_SYSTEMS = frozenset(
@@ -36,7 +37,8 @@ MEDICATION_SYSTEMS = frozenset(
         "http://hl7.org/fhir/sid/ndc",
     }
 )
-NOT_AN_EXCLUSION = "no_indication"  # a catalog gap, not a contraindication: warning, not critical
+# A catalog gap, not a contraindication: a warning, not critical.
+NOT_AN_EXCLUSION = NO_INDICATION.code
 ASK_PREFIX = "needs_check_"  # "not known for this patient": worth saying, not a warning
 # Engine cautions about catalog data gaps or logistics, not about this patient's safety or
 # supply: shown in the detail, but they do not make a card a warning.
@@ -274,18 +276,11 @@ def result_detail(
         for waiting in result.later:
             why = "; ".join(f"{r.message}{_cite(r, snapshot)}" for r in waiting.reasons)
             lines.append(f"- **{waiting.name}**: {why}")
-    unsuitable = [
-        f"- **{exclusion.name}**: "
-        + "; ".join(
-            f"{r.message}{_cite(r, snapshot)}"
-            for r in exclusion.reasons
-            if r.code != NOT_AN_EXCLUSION
-        )
-        for exclusion in result.excluded
-        if any(r.code != NOT_AN_EXCLUSION for r in exclusion.reasons)
-    ]
-    if unsuitable:  # a heading over nothing when every exclusion is only a catalog gap
-        lines += ["", "**Not suitable for this patient**", "", *unsuitable]
+    if result.excluded:  # only therapies named for the condition: none is a catalog gap
+        lines += ["", "**Not suitable for this patient**", ""]
+        for exclusion in result.excluded:
+            why = "; ".join(f"{r.message}{_cite(r, snapshot)}" for r in exclusion.reasons)
+            lines.append(f"- **{exclusion.name}**: {why}")
     lines += [
         "",
         *_facts_lines(case),
@@ -357,7 +352,10 @@ def _find(result: Result, therapy_id: str) -> tuple[RankedOption | None, list[Re
     for exclusion in result.excluded:
         if exclusion.therapy_id == therapy_id:
             return None, list(exclusion.reasons)
-    return None, None
+    if any(waiting.therapy_id == therapy_id for waiting in result.later):
+        return None, None
+    # Not named for the condition at all: the result counts it (`not_indicated_count`).
+    return None, [NO_INDICATION]
 
 
 def _later(result: Result, therapy_id: str) -> list[Reason] | None:

@@ -2,20 +2,26 @@
 
 Updates and deletes need `If-Match` with the record's ETag (its revision) from a previous read:
 a curator who edits a stale copy gets 412 instead of silently overwriting someone else's change.
+
+The routes come from one definition per entity (`Curated`): its schemas, its service kind
+(`db.curation`), its paths and the words of its OpenAPI operations. A refused write raises
+`db.curation`'s errors, which one handler answers (`api.errors.curation_problem`).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from api.deps import CuratorDep, RowId, UnitOfWorkDep
-from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
+from api.deps import CuratorDep, Principal, RowId, UnitOfWork, UnitOfWorkDep
+from api.errors import InvalidInput, PreconditionRequired
 from api.routers.catalog import etag
 from api.schemas.catalog import (
     AvailabilityCreate,
@@ -42,7 +48,6 @@ from api.schemas.catalog import (
 )
 from api.views import condition_read, therapy_read
 from db import curation
-from db.queries import get_condition, get_therapy
 
 router = APIRouter(prefix="/v1", tags=["curation"])
 
@@ -64,24 +69,6 @@ def revision_from(if_match: str | None) -> int:
     return int(value)
 
 
-@contextmanager
-def curation_errors() -> Iterator[None]:
-    try:
-        yield
-    except curation.RecordNotFound as exc:
-        raise NotFound(str(exc)) from exc
-    except curation.RevisionMismatch as exc:
-        raise PreconditionFailed(
-            f"The record changed since you read it (it is now at revision {exc.current}); "
-            "reload it and apply your change again.",
-            current_revision=exc.current,
-        ) from exc
-    except curation.RecordExists as exc:
-        raise Conflict(str(exc)) from exc
-    except curation.InvalidRecord as exc:
-        raise InvalidInput(str(exc), errors=exc.errors or None) from exc
-
-
 def changes_of(patch: BaseModel) -> dict[str, Any]:
     changes = patch.model_dump(exclude_unset=True, mode="python")
     if not changes:
@@ -89,390 +76,220 @@ def changes_of(patch: BaseModel) -> dict[str, Any]:
     return changes
 
 
-# --- sources -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Curated:
+    """One catalog entity's curator routes: `POST collection`, `PATCH` and `DELETE item`."""
 
+    name: str  # operation ids are create_<name>, update_<name>, delete_<name>
+    kind: curation.Kind[Any, Any]
+    schemas: tuple[type[BaseModel], type[BaseModel], type[BaseModel]]  # create, update, read
+    collection: str  # where records are created, e.g. /therapies/{therapy_id}/costs
+    item: str  # the record, e.g. /costs/{cost_id}
+    id_type: Any  # the item's path parameter type
+    docs: tuple[str, str, str | None]  # create, update, delete (None: no delete)
+    shape: Callable[[Session, Any], BaseModel] | None = None  # default: read_schema of the row
 
-@router.post("/sources", status_code=status.HTTP_201_CREATED, operation_id="create_source")
-def create_source(body: SourceCreate, uow: UnitOfWorkDep, curator: CuratorDep) -> SourceRead:
-    """Add a source (citation) that catalog records can cite."""
-    with curation_errors():
-        row = curation.create_source(uow.session, actor=curator.actor, entry=body)
-    uow.commit()
-    return SourceRead.model_validate(row)
+    @property
+    def read_schema(self) -> type[BaseModel]:
+        return self.schemas[2]
 
+    @property
+    def id_name(self) -> str:
+        return self.item.rsplit("{", 1)[1].rstrip("}")
 
-@router.patch("/sources/{source_id}", operation_id="update_source")
-def update_source(
-    source_id: str,
-    body: SourceUpdate,
-    uow: UnitOfWorkDep,
-    curator: CuratorDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> SourceRead:
-    """Change a source, e.g. mark a fact verified."""
-    with curation_errors():
-        row = curation.update_source(
-            uow.session,
-            actor=curator.actor,
-            source_id=source_id,
-            changes=changes_of(body),
-            expected_revision=revision_from(if_match),
+    def read(self, session: Session, row: Any) -> BaseModel:
+        return self.shape(session, row) if self.shape else self.read_schema.model_validate(row)
+
+    def include(self, into: APIRouter) -> None:
+        self._create(into)
+        self._update(into)
+        if self.docs[2] is not None:
+            self._delete(into)
+
+    def _create(self, into: APIRouter) -> None:
+        def endpoint(
+            body: BaseModel, uow: UnitOfWork, curator: Principal, response: Response, **path: Any
+        ) -> BaseModel:
+            row = curation.create(uow.session, self.kind, actor=curator.actor, entry=body, **path)
+            return self._answer(uow, row, response)
+
+        parent = [_param(p, str) for p in re.findall(r"{(\w+)}", self.collection)]
+        _route(
+            into,
+            endpoint,
+            [_param("body", self.schemas[0]), *_common(), *parent],
+            path=self.collection,
+            method="POST",
+            name=f"create_{self.name}",
+            doc=self.docs[0],
+            response_model=self.read_schema,
+            status_code=status.HTTP_201_CREATED,
         )
-    uow.commit()
-    etag(response, row.revision)
-    return SourceRead.model_validate(row)
 
+    def _update(self, into: APIRouter) -> None:
+        def endpoint(
+            body: BaseModel,
+            uow: UnitOfWork,
+            curator: Principal,
+            response: Response,
+            if_match: str | None = None,
+            **path: Any,
+        ) -> BaseModel:
+            row = curation.update(
+                uow.session,
+                self.kind,
+                actor=curator.actor,
+                record_id=path[self.id_name],
+                changes=changes_of(body),
+                expected_revision=revision_from(if_match),
+            )
+            return self._answer(uow, row, response)
 
-# --- therapies -----------------------------------------------------------------------------
-
-
-@router.post("/therapies", status_code=status.HTTP_201_CREATED, operation_id="create_therapy")
-def create_therapy(
-    body: TherapyCreate, uow: UnitOfWorkDep, curator: CuratorDep, response: Response
-) -> TherapyRead:
-    """Add a therapy with its administration, adverse effects, rules, costs and availability."""
-    with curation_errors():
-        row = curation.create_therapy(uow.session, actor=curator.actor, entry=body)
-    read = therapy_read(uow.session, row)
-    uow.commit()
-    etag(response, read.revision)
-    return read
-
-
-@router.patch("/therapies/{therapy_id}", operation_id="update_therapy")
-def update_therapy(
-    therapy_id: str,
-    body: TherapyUpdate,
-    uow: UnitOfWorkDep,
-    curator: CuratorDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> TherapyRead:
-    """Change a therapy's own fields (its costs, rules... have their own endpoints)."""
-    with curation_errors():
-        curation.update_therapy(
-            uow.session,
-            actor=curator.actor,
-            therapy_id=therapy_id,
-            changes=changes_of(body),
-            expected_revision=revision_from(if_match),
+        _route(
+            into,
+            endpoint,
+            [
+                _param(self.id_name, self.id_type),
+                _param("body", self.schemas[1]),
+                *_common(),
+                _param("if_match", IfMatch, default=None),
+            ],
+            path=self.item,
+            method="PATCH",
+            name=f"update_{self.name}",
+            doc=self.docs[1],
+            response_model=self.read_schema,
         )
-    uow.commit()
-    row = get_therapy(uow.session, therapy_id)
-    assert row is not None
-    etag(response, row.revision)
-    return therapy_read(uow.session, row)
+
+    def _delete(self, into: APIRouter) -> None:
+        def endpoint(
+            uow: UnitOfWork, curator: Principal, if_match: str | None = None, **path: Any
+        ) -> None:
+            curation.delete(
+                uow.session,
+                self.kind,
+                actor=curator.actor,
+                record_id=path[self.id_name],
+                expected_revision=revision_from(if_match),
+            )
+            uow.commit()
+
+        _route(
+            into,
+            endpoint,
+            [
+                _param(self.id_name, self.id_type),
+                _param("uow", UnitOfWorkDep),
+                _param("curator", CuratorDep),
+                _param("if_match", IfMatch, default=None),
+            ],
+            path=self.item,
+            method="DELETE",
+            name=f"delete_{self.name}",
+            doc=self.docs[2] or "",
+            response_model=None,
+            status_code=status.HTTP_204_NO_CONTENT,
+        )
+
+    def _answer(self, uow: UnitOfWork, row: Any, response: Response) -> BaseModel:
+        """The record as readers see it, shaped before the commit; its revision as the ETag."""
+        read = self.read(uow.session, row)
+        uow.commit()
+        etag(response, row.revision)
+        return read
 
 
-@router.delete(
-    "/therapies/{therapy_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_therapy"
-)
-def delete_therapy(
-    therapy_id: str, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
+def _param(name: str, annotation: Any, **default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=annotation,
+        default=default.get("default", inspect.Parameter.empty),
+    )
+
+
+def _common() -> list[inspect.Parameter]:
+    return [
+        _param("uow", UnitOfWorkDep),
+        _param("curator", CuratorDep),
+        _param("response", Response),
+    ]
+
+
+def _route(
+    into: APIRouter,
+    endpoint: Callable[..., Any],
+    parameters: list[inspect.Parameter],
+    *,
+    path: str,
+    method: str,
+    name: str,
+    doc: str,
+    response_model: Any,
+    status_code: int = status.HTTP_200_OK,
 ) -> None:
-    """Remove a therapy and everything recorded under it."""
-    with curation_errors():
-        curation.delete_therapy(
-            uow.session,
-            actor=curator.actor,
-            therapy_id=therapy_id,
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
+    """Register `endpoint` under the signature FastAPI should read (path names, schemas)."""
+    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    endpoint.__name__ = name
+    endpoint.__doc__ = doc
+    into.add_api_route(
+        path,
+        endpoint,
+        methods=[method],
+        operation_id=name,
+        name=name,
+        response_model=response_model,
+        status_code=status_code,
+    )
 
 
-# --- conditions ----------------------------------------------------------------------------
+CURATED = [
+    Curated(
+        "source", curation.SOURCE, (SourceCreate, SourceUpdate, SourceRead),
+        "/sources", "/sources/{source_id}", str,
+        ("Add a source (citation) that catalog records can cite.",
+         "Change a source, e.g. mark a fact verified.", None),
+    ),
+    Curated(
+        "therapy", curation.THERAPY, (TherapyCreate, TherapyUpdate, TherapyRead),
+        "/therapies", "/therapies/{therapy_id}", str,
+        ("Add a therapy with its administration, adverse effects, rules, costs and availability.",
+         "Change a therapy's own fields (its costs, rules... have their own endpoints).",
+         "Remove a therapy and everything recorded under it."),
+        shape=therapy_read,
+    ),
+    Curated(
+        "condition", curation.CONDITION, (ConditionCreate, ConditionUpdate, ConditionRead),
+        "/conditions", "/conditions/{condition_id}", str,
+        ("Add a condition with its codes.", "Change a condition's name, summary, source or codes.",
+         "Remove a condition and its indications."),
+        shape=condition_read,
+    ),
+    Curated(
+        "indication", curation.INDICATION, (IndicationCreate, IndicationUpdate, IndicationRead),
+        "/indications", "/indications/{indication_id}", RowId,
+        ("Record where a therapy stands for a condition, with its evidence and source.",
+         "Change an indication (status, evidence, figures...).", "Remove an indication."),
+    ),
+    Curated(
+        "cost", curation.COST, (CostCreate, CostUpdate, CostRead),
+        "/therapies/{therapy_id}/costs", "/costs/{cost_id}", RowId,
+        ("Add a cost figure for a therapy.", "Change a cost figure.", "Remove a cost figure."),
+    ),
+    Curated(
+        "availability", curation.AVAILABILITY,
+        (AvailabilityCreate, AvailabilityUpdate, AvailabilityRead),
+        "/therapies/{therapy_id}/availability", "/availability/{availability_id}", RowId,
+        ("Record a therapy's availability in a region.",
+         "Change availability, e.g. mark a shortage.", "Remove an availability record."),
+    ),
+    Curated(
+        "risk_rule", curation.RISK_RULE, (RiskRuleCreate, RiskRuleUpdate, RiskRuleRead),
+        "/therapies/{therapy_id}/risk-rules", "/risk-rules/{rule_id}", str,
+        ("Add a machine-readable contraindication or caution.", "Change a risk rule.",
+         "Remove a risk rule."),
+    ),
+]  # fmt: skip
 
-
-@router.post("/conditions", status_code=status.HTTP_201_CREATED, operation_id="create_condition")
-def create_condition(
-    body: ConditionCreate, uow: UnitOfWorkDep, curator: CuratorDep, response: Response
-) -> ConditionRead:
-    """Add a condition with its codes."""
-    with curation_errors():
-        row = curation.create_condition(uow.session, actor=curator.actor, entry=body)
-    read = condition_read(uow.session, row)
-    uow.commit()
-    etag(response, read.revision)
-    return read
-
-
-@router.patch("/conditions/{condition_id}", operation_id="update_condition")
-def update_condition(
-    condition_id: str,
-    body: ConditionUpdate,
-    uow: UnitOfWorkDep,
-    curator: CuratorDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ConditionRead:
-    """Change a condition's name, summary, source or codes."""
-    with curation_errors():
-        curation.update_condition(
-            uow.session,
-            actor=curator.actor,
-            condition_id=condition_id,
-            changes=changes_of(body),
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-    row = get_condition(uow.session, condition_id)
-    assert row is not None
-    etag(response, row.revision)
-    return condition_read(uow.session, row)
-
-
-@router.delete(
-    "/conditions/{condition_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    operation_id="delete_condition",
-)
-def delete_condition(
-    condition_id: str, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
-) -> None:
-    """Remove a condition and its indications."""
-    with curation_errors():
-        curation.delete_condition(
-            uow.session,
-            actor=curator.actor,
-            condition_id=condition_id,
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-
-
-# --- indications ---------------------------------------------------------------------------
-
-
-@router.post("/indications", status_code=status.HTTP_201_CREATED, operation_id="create_indication")
-def create_indication(
-    body: IndicationCreate, uow: UnitOfWorkDep, curator: CuratorDep, response: Response
-) -> IndicationRead:
-    """Record where a therapy stands for a condition, with its evidence and source."""
-    with curation_errors():
-        row = curation.create_indication(uow.session, actor=curator.actor, entry=body)
-    read = IndicationRead.model_validate(row)
-    uow.commit()
-    etag(response, read.revision)
-    return read
-
-
-@router.patch("/indications/{indication_id}", operation_id="update_indication")
-def update_indication(
-    indication_id: RowId,
-    body: IndicationUpdate,
-    uow: UnitOfWorkDep,
-    curator: CuratorDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> IndicationRead:
-    """Change an indication (status, evidence, figures...)."""
-    with curation_errors():
-        row = curation.update_indication(
-            uow.session,
-            actor=curator.actor,
-            indication_id=indication_id,
-            changes=changes_of(body),
-            expected_revision=revision_from(if_match),
-        )
-        read = IndicationRead.model_validate(row)
-    uow.commit()
-    etag(response, read.revision)
-    return read
-
-
-@router.delete(
-    "/indications/{indication_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    operation_id="delete_indication",
-)
-def delete_indication(
-    indication_id: RowId, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
-) -> None:
-    """Remove an indication."""
-    with curation_errors():
-        curation.delete_indication(
-            uow.session,
-            actor=curator.actor,
-            indication_id=indication_id,
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-
-
-# --- costs, availability, risk rules ------------------------------------------------------
-
-
-@router.post(
-    "/therapies/{therapy_id}/costs", status_code=status.HTTP_201_CREATED, operation_id="create_cost"
-)
-def create_cost(
-    therapy_id: str, body: CostCreate, uow: UnitOfWorkDep, curator: CuratorDep
-) -> CostRead:
-    """Add a cost figure for a therapy."""
-    with curation_errors():
-        row = curation.create_cost(
-            uow.session, actor=curator.actor, therapy_id=therapy_id, entry=body
-        )
-    read = CostRead.model_validate(row)
-    uow.commit()
-    return read
-
-
-@router.patch("/costs/{cost_id}", operation_id="update_cost")
-def update_cost(
-    cost_id: RowId,
-    body: CostUpdate,
-    uow: UnitOfWorkDep,
-    curator: CuratorDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> CostRead:
-    """Change a cost figure."""
-    with curation_errors():
-        row = curation.update_cost(
-            uow.session,
-            actor=curator.actor,
-            cost_id=cost_id,
-            changes=changes_of(body),
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-    etag(response, row.revision)
-    return CostRead.model_validate(row)
-
-
-@router.delete(
-    "/costs/{cost_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_cost"
-)
-def delete_cost(
-    cost_id: RowId, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
-) -> None:
-    """Remove a cost figure."""
-    with curation_errors():
-        curation.delete_cost(
-            uow.session,
-            actor=curator.actor,
-            cost_id=cost_id,
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-
-
-@router.post(
-    "/therapies/{therapy_id}/availability",
-    status_code=status.HTTP_201_CREATED,
-    operation_id="create_availability",
-)
-def create_availability(
-    therapy_id: str, body: AvailabilityCreate, uow: UnitOfWorkDep, curator: CuratorDep
-) -> AvailabilityRead:
-    """Record a therapy's availability in a region."""
-    with curation_errors():
-        row = curation.create_availability(
-            uow.session, actor=curator.actor, therapy_id=therapy_id, entry=body
-        )
-    read = AvailabilityRead.model_validate(row)
-    uow.commit()
-    return read
-
-
-@router.patch("/availability/{availability_id}", operation_id="update_availability")
-def update_availability(
-    availability_id: RowId,
-    body: AvailabilityUpdate,
-    uow: UnitOfWorkDep,
-    curator: CuratorDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> AvailabilityRead:
-    """Change availability, e.g. mark a shortage."""
-    with curation_errors():
-        row = curation.update_availability(
-            uow.session,
-            actor=curator.actor,
-            availability_id=availability_id,
-            changes=changes_of(body),
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-    etag(response, row.revision)
-    return AvailabilityRead.model_validate(row)
-
-
-@router.delete(
-    "/availability/{availability_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    operation_id="delete_availability",
-)
-def delete_availability(
-    availability_id: RowId, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
-) -> None:
-    """Remove an availability record."""
-    with curation_errors():
-        curation.delete_availability(
-            uow.session,
-            actor=curator.actor,
-            availability_id=availability_id,
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-
-
-@router.post(
-    "/therapies/{therapy_id}/risk-rules",
-    status_code=status.HTTP_201_CREATED,
-    operation_id="create_risk_rule",
-)
-def create_risk_rule(
-    therapy_id: str, body: RiskRuleCreate, uow: UnitOfWorkDep, curator: CuratorDep
-) -> RiskRuleRead:
-    """Add a machine-readable contraindication or caution."""
-    with curation_errors():
-        row = curation.create_risk_rule(
-            uow.session, actor=curator.actor, therapy_id=therapy_id, entry=body
-        )
-    read = RiskRuleRead.model_validate(row)
-    uow.commit()
-    return read
-
-
-@router.patch("/risk-rules/{rule_id}", operation_id="update_risk_rule")
-def update_risk_rule(
-    rule_id: str,
-    body: RiskRuleUpdate,
-    uow: UnitOfWorkDep,
-    curator: CuratorDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RiskRuleRead:
-    """Change a risk rule."""
-    with curation_errors():
-        row = curation.update_risk_rule(
-            uow.session,
-            actor=curator.actor,
-            rule_id=rule_id,
-            changes=changes_of(body),
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
-    etag(response, row.revision)
-    return RiskRuleRead.model_validate(row)
-
-
-@router.delete(
-    "/risk-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_risk_rule"
-)
-def delete_risk_rule(
-    rule_id: str, uow: UnitOfWorkDep, curator: CuratorDep, if_match: IfMatch = None
-) -> None:
-    """Remove a risk rule."""
-    with curation_errors():
-        curation.delete_risk_rule(
-            uow.session,
-            actor=curator.actor,
-            rule_id=rule_id,
-            expected_revision=revision_from(if_match),
-        )
-    uow.commit()
+for curated in CURATED:
+    curated.include(router)

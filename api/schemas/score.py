@@ -265,3 +265,10 @@ class ScoreResponse(BaseModel):
         description="Options for a later decision point: what the stated history shows does "
         "not yet meet what usually comes first (code `later_decision_point`)",
     )
+    not_indicated_count: int = Field(
+        default=0,
+        ge=0,
+        description="How many catalog therapies have no indication at all for the condition: "
+        "counted, not listed (`excluded` lists only the therapies the catalog names for the "
+        "condition but removes)",
+    )

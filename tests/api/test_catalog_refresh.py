@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from support.problems import assert_problem
 
 from api.app import create_app
 from api.settings import Settings
@@ -110,4 +111,4 @@ def test_a_revoked_key_stops_working_within_the_refresh_interval(
 def test_an_invalid_key_is_never_cached(refreshing: TestClient) -> None:
     headers = {"X-API-Key": "tada_000000000000_not-a-key"}
     for _ in range(2):
-        assert refreshing.post("/v1/score", json=SCORE, headers=headers).status_code == 401
+        assert_problem(refreshing.post("/v1/score", json=SCORE, headers=headers), 401)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from support.problems import assert_problem
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fhir"
 PATIENT_VIEW = "/cds-services/tada-patient-view"
@@ -491,7 +492,7 @@ def test_order_for_a_therapy_outside_the_catalog_gives_no_cards(
 
 def test_unknown_service_is_404(client: TestClient) -> None:
     response = client.post("/cds-services/nope", json=hook_body("patient-view", "p"))
-    assert response.status_code == 404
+    assert_problem(response, 404, "nope")
 
 
 def test_wrong_hook_for_the_service_is_400(
@@ -499,7 +500,7 @@ def test_wrong_hook_for_the_service_is_400(
 ) -> None:
     body = patient_view("cidp-1", templates)
     body["hook"] = "order-sign"
-    assert client.post(PATIENT_VIEW, json=body).status_code == 400
+    assert_problem(client.post(PATIENT_VIEW, json=body), 400, "patient-view")
 
 
 def test_malformed_json_is_400(client: TestClient) -> None:
@@ -508,7 +509,7 @@ def test_malformed_json_is_400(client: TestClient) -> None:
         content=b'{"hook": "patient-view",',
         headers={"Content-Type": "application/json"},
     )
-    assert response.status_code == 400
+    assert_problem(response, 400)
 
 
 def test_fhir_authorization_without_fhir_server_is_refused(client: TestClient) -> None:
@@ -619,7 +620,7 @@ def test_feedback_is_stored_idempotently_and_readable_by_curators(
 
 
 def test_feedback_list_needs_a_curator(client: TestClient) -> None:
-    assert client.get(f"{PATIENT_VIEW}/feedback").status_code == 401
+    assert_problem(client.get(f"{PATIENT_VIEW}/feedback"), 401, "X-API-Key")
 
 
 @pytest.mark.parametrize(
@@ -633,7 +634,7 @@ def test_feedback_list_needs_a_curator(client: TestClient) -> None:
 )
 def test_invalid_feedback_is_422(client: TestClient, item: dict[str, Any]) -> None:
     response = client.post(f"{PATIENT_VIEW}/feedback", json=feedback("c", **item))
-    assert response.status_code == 422
+    assert assert_problem(response, 422)["errors"]
 
 
 def test_feedback_for_an_unknown_service_is_404(client: TestClient) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support.problems import assert_problem
 
 NEW_SOURCE: dict[str, Any] = {
     "id": "test-cost-study-2026",
@@ -28,7 +29,8 @@ def test_a_write_without_a_key_is_refused(client: TestClient) -> None:
 
 def test_a_write_with_a_bad_key_is_refused(client: TestClient) -> None:
     response = client.post("/v1/sources", json=NEW_SOURCE, headers={"X-API-Key": "tada_nope_nope"})
-    assert response.status_code == 401
+    assert_problem(response, 401)
+    assert NEW_SOURCE["id"] not in {s["id"] for s in client.get("/v1/sources").json()["items"]}
 
 
 def test_a_reader_key_cannot_write(client: TestClient, reader_key: str) -> None:
@@ -58,8 +60,8 @@ def test_a_curator_write_bumps_the_version_and_is_audited(
 
 
 def test_the_audit_log_needs_a_curator(client: TestClient, reader_key: str) -> None:
-    assert client.get("/v1/audit").status_code == 401
-    assert client.get("/v1/audit", headers={"X-API-Key": reader_key}).status_code == 403
+    assert_problem(client.get("/v1/audit"), 401, "X-API-Key")
+    assert_problem(client.get("/v1/audit", headers={"X-API-Key": reader_key}), 403, "curator")
 
 
 def _etag(client: TestClient, path: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
+from support.problems import assert_problem
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fhir"
 AS_OF = "2026-11-24"
@@ -204,4 +205,4 @@ def test_malformed_json_is_400(client: TestClient) -> None:
     response = client.post(
         "/v1/fhir/score", content=b"{", headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 400
+    assert_problem(response, 400)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support.problems import assert_problem
 
 from db.storable import MAX_TEXT_CHARS
 
@@ -51,15 +52,16 @@ def test_a_risk_rule_value_must_be_finite(
 def test_text_with_a_nul_character_is_refused(client: TestClient, curator_key: str) -> None:
     source = {"id": "nul-source", "citation": "before\u0000after", "kind": "other"}
     response = client.post("/v1/sources", json=source, headers={"X-API-Key": curator_key})
-    assert response.status_code == 422, response.text
-    assert "NUL" in response.json()["detail"]
+    assert_problem(response, 422, "NUL")
     assert "nul-source" not in {s["id"] for s in client.get("/v1/sources").json()["items"]}
 
 
 def test_text_longer_than_the_bound_is_refused(client: TestClient, curator_key: str) -> None:
     source = {"id": "long-source", "citation": "x" * (MAX_TEXT_CHARS + 1), "kind": "other"}
     response = client.post("/v1/sources", json=source, headers={"X-API-Key": curator_key})
-    assert response.status_code == 422, response.text
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["path"].endswith("citation")
+    assert "long-source" not in {s["id"] for s in client.get("/v1/sources").json()["items"]}
 
 
 def test_a_catalog_file_with_infinity_is_refused_by_the_cli(tmp_path: Path) -> None:

@@ -69,10 +69,11 @@ def test_a_supply_change_stores_one_entry_and_old_versions_still_rebuild(session
     seed_catalog = export_catalog(session)
     blobs_before = session.scalar(select(func.count()).select_from(CatalogBlob))
     row = _us_ivig_availability(session)
-    curation.update_availability(
+    curation.update(
         session,
+        curation.AVAILABILITY,
         actor="test",
-        availability_id=row.id,
+        record_id=row.id,
         changes={"status": "shortage"},
         expected_revision=None,
     )
@@ -89,7 +90,9 @@ def test_deleting_a_rule_then_restoring_it_reuses_the_stored_content(session: Se
     rule = session.scalars(select(RiskRule).where(RiskRule.therapy_id == "ivig")).first()
     assert rule is not None
     seed_version = current_version(session)
-    curation.delete_risk_rule(session, actor="test", rule_id=rule.id, expected_revision=None)
+    curation.delete(
+        session, curation.RISK_RULE, actor="test", record_id=rule.id, expected_revision=None
+    )
     deleted_at = current_version(session)
     assert catalog_at(session, deleted_at) == export_catalog(session)
     assert catalog_at(session, seed_version) != catalog_at(session, deleted_at)
@@ -97,7 +100,9 @@ def test_deleting_a_rule_then_restoring_it_reuses_the_stored_content(session: Se
 
 def test_a_deleted_therapy_is_absent_from_later_releases_only(session: Session) -> None:
     seed_version = current_version(session)
-    curation.delete_therapy(session, actor="test", therapy_id="hsct", expected_revision=None)
+    curation.delete(
+        session, curation.THERAPY, actor="test", record_id="hsct", expected_revision=None
+    )
     version = current_version(session)
     kinds = {kind for kind, _, digest in _entries_at(session, version) if digest is None}
     assert kinds == {"therapy", "indication"}
@@ -138,33 +143,41 @@ def _first_figure_changed(session: Session) -> None:
     entry = next(i for i in current.indications if i.therapy == "ivig" and i.condition == "cidp")
     figures = [f.model_dump(mode="json") for f in entry.figures]
     figures[0]["events"] = figures[0]["events"] - 1
-    curation.update_indication(
+    curation.update(
         session,
+        curation.INDICATION,
         actor="test",
-        indication_id=indication_id,
+        record_id=indication_id,
         changes={"figures": figures},
         expected_revision=None,
     )
 
 
 WRITES = {
-    "condition deleted (cascades)": lambda s: curation.delete_condition(
-        s, actor="test", condition_id="cidp", expected_revision=None
+    "condition deleted (cascades)": lambda s: curation.delete(
+        s, curation.CONDITION, actor="test", record_id="cidp", expected_revision=None
     ),
-    "source edited": lambda s: curation.update_source(
+    "source edited": lambda s: curation.update(
         s,
+        curation.SOURCE,
         actor="test",
-        source_id="article-ivig-2024",
+        record_id="article-ivig-2024",
         changes={"note": "checked again"},
         expected_revision=None,
     ),
-    "therapy edited": lambda s: curation.update_therapy(
-        s, actor="test", therapy_id="scig", changes={"onset_days": 30}, expected_revision=None
-    ),
-    "indication deleted": lambda s: curation.delete_indication(
+    "therapy edited": lambda s: curation.update(
         s,
+        curation.THERAPY,
         actor="test",
-        indication_id=_indication_id(s, "scig", "cidp"),
+        record_id="scig",
+        changes={"onset_days": 30},
+        expected_revision=None,
+    ),
+    "indication deleted": lambda s: curation.delete(
+        s,
+        curation.INDICATION,
+        actor="test",
+        record_id=_indication_id(s, "scig", "cidp"),
         expected_revision=None,
     ),
     "figure edited": _first_figure_changed,

@@ -130,7 +130,10 @@ def test_a_default_case_ranks_the_applicable_therapies() -> None:
     assert sorted(ids(result)) == ["ivig", "plasma-exchange", "scig"]
     assert [o.rank for o in result.ranked] == [1, 2, 3]
     excluded = {e.therapy_id: [r.code for r in e.reasons] for e in result.excluded}
-    assert excluded == {"hsct": ["no_indication"], "steroids": ["harmful"]}
+    # Steroids are named for CIDP but harmful: listed. HSCT has no CIDP indication at all:
+    # counted, not listed, so an answer does not grow with the whole catalog.
+    assert excluded == {"steroids": ["harmful"]}
+    assert result.not_indicated_count == 1
     assert list(result.weights) == list(CRITERIA)
     assert result.stability.top_therapy_id == result.ranked[0].therapy_id
     # Plasma exchange's absolute pregnancy rule on an unknown attribute: ask, don't exclude.
@@ -245,7 +248,9 @@ def test_nothing_ranked_when_everything_is_excluded() -> None:
     assert result.ranked == ()
     assert result.stability.top_therapy_id is None
     assert result.stability.margin is None
-    assert all(r.code == "no_indication" for e in result.excluded for r in e.reasons)
+    # No therapy is named for PI: none is listed, every one is counted.
+    assert result.excluded == ()
+    assert result.not_indicated_count == len(CATALOG.therapies)
 
 
 def test_a_new_snapshot_object_is_read_afresh() -> None:

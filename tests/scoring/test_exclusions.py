@@ -61,11 +61,13 @@ def test_a_plain_first_line_therapy_passes() -> None:
     assert run(facts()) == ([], [])
 
 
-def test_no_indication_is_excluded_without_a_source() -> None:
-    reasons, _ = run(facts(indication=None))
-    assert reasons == [("no_indication", None)]
-    (message,) = messages(facts(indication=None))
-    assert "no evidence" in message
+def test_no_indication_is_counted_not_listed() -> None:
+    # A therapy the catalog does not name for the condition is in no list: only counted.
+    therapy_facts = facts(indication=None)
+    catalog = snapshot(therapies=(therapy_facts.therapy,))
+    result = rank(catalog, CASE, Preferences(), Weights(dict(DEFAULT_RATINGS)))
+    assert (result.ranked, result.excluded, result.later) == ((), (), ())
+    assert result.not_indicated_count == 1
 
 
 @pytest.mark.parametrize(

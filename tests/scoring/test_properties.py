@@ -245,8 +245,13 @@ def test_every_therapy_is_ranked_excluded_or_later_with_reasons(
     ranked = [o.therapy_id for o in result.ranked]
     excluded = [e.therapy_id for e in result.excluded]
     later = [e.therapy_id for e in result.later]
-    # Each therapy in exactly one list: ranked, excluded, or waiting for a later point.
-    assert sorted(ranked + excluded + later) == sorted(b.therapy.id for b in bundles_)
+    # Each therapy named for the condition in exactly one list: ranked, excluded, or waiting
+    # for a later point; the others are only counted.
+    named = {
+        i.therapy_id for i in build(bundles_).indications if i.condition_id == case.condition_id
+    }
+    assert sorted(ranked + excluded + later) == sorted(named)
+    assert result.not_indicated_count == len(bundles_) - len(named)
     if case.prior_treatments is None and case.phase is None:
         assert later == [], "an unknown history or phase never moves an option"
     for waiting in result.later:
@@ -256,7 +261,7 @@ def test_every_therapy_is_ranked_excluded_or_later_with_reasons(
     for exclusion in result.excluded:
         assert exclusion.reasons
         assert all(r.code and r.message for r in exclusion.reasons)
-        assert all(r.source or r.code == "no_indication" for r in exclusion.reasons)
+        assert all(r.source for r in exclusion.reasons)
     for option in result.ranked:
         assert 0.0 <= option.score <= 1.0
         assert option.evidence
