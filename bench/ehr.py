@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from run import free_port, load  # noqa: E402
+from run import load, start_tada  # noqa: E402
 from support.fhir_server import PagingFhirServer  # noqa: E402
 
 SYNTHEA = ROOT.parent / "shared" / "fixtures" / "synthea-cidp-patient.json.gz"
@@ -67,35 +66,14 @@ def synthea_patient_view(base: str) -> bytes:
 
 
 def start(workdir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TADA_")}
-    env.update(
-        {
-            "TADA_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-            "TADA_BENCH_ENDPOINTS": "1",
-            "TADA_CDS_JWT_DISABLED": "1",
-            "TADA_LOG_LEVEL": "ERROR",
-            "PYTHONPATH": str(ROOT),
-            **env_extra,
-        }
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("the service did not become ready")
+    settings = {
+        "TADA_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "TADA_BENCH_ENDPOINTS": "1",
+        "TADA_CDS_JWT_DISABLED": "1",
+        "TADA_LOG_LEVEL": "ERROR",
+        **env_extra,
+    }
+    return start_tada(workdir, settings, ready_seconds=30)
 
 
 def measure(base: str, *, seconds: int, connections: int) -> dict[str, Any]:

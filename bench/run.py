@@ -67,6 +67,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_tada(
+    workdir: Path, settings: dict[str, str], *, ready_seconds: float = 10
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`tada serve` on a free 127.0.0.1 port in `workdir` with only the given TADA_* settings
+    (the caller's own TADA_* environment is not inherited), once `/readyz` answers 200."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TADA_")}
+    env.update({"PYTHONPATH": str(ROOT), **settings})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + ready_seconds
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("the service did not become ready")
+
+
 def padded_echo_body(reference: dict[str, Any]) -> bytes:
     """A JSON body for the echo endpoint exactly as long as the reference body."""
     target = len(json.dumps(reference).encode())
@@ -235,24 +263,14 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="tada-bench-"))
     database_url = f"sqlite:///{workdir / 'bench.db'}"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TADA_")}
-    env.update(
+    server, base = start_tada(
+        workdir,
         {
             "TADA_DATABASE_URL": database_url,
             "TADA_BENCH_ENDPOINTS": "1",
             "TADA_CDS_JWT_DISABLED": "1",
             "TADA_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        },
     )
     results: dict[str, Any] = {
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
@@ -262,17 +280,6 @@ def main() -> int:
         "seconds": seconds,
     }
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            print("the service did not become ready", file=sys.stderr)
-            return 1
-
         score_body = json.dumps(SCORE_CASE).encode()
         echo_body = padded_echo_body(SCORE_CASE)
         check = httpx.post(

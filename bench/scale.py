@@ -25,14 +25,13 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from run import ROOT, SCORE_CASE, free_port, load, rss_mb
+from run import ROOT, SCORE_CASE, load, rss_mb, start_tada
 
 THERAPIES = 10_000
 CONDITIONS = 50
@@ -139,33 +138,12 @@ def build_database(database_url: str, catalog: Any | None) -> dict[str, float]:
 
 
 def serve(database_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TADA_")}
-    env.update(
-        {
-            "TADA_DATABASE_URL": database_url,
-            "TADA_LOG_LEVEL": "WARNING",
-            "TADA_SEED_ON_EMPTY": "false",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(1200):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("the service did not become ready")
+    settings = {
+        "TADA_DATABASE_URL": database_url,
+        "TADA_LOG_LEVEL": "WARNING",
+        "TADA_SEED_ON_EMPTY": "false",
+    }
+    return start_tada(workdir, settings, ready_seconds=120)  # a 10,000-therapy load is slow
 
 
 def curator_writes(base: str, key: str) -> dict[str, float]:

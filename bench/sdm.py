@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import SCORE_CASE, free_port, load  # noqa: E402
+from run import ROOT, SCORE_CASE, load, start_tada  # noqa: E402
 
 CLINIC_CASE: dict[str, Any] = {
     **SCORE_CASE,
@@ -67,33 +67,14 @@ def _timed(call: Callable[[], httpx.Response], times: int) -> dict[str, float]:
 
 @contextmanager
 def server(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
+    settings = {
+        "TADA_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "TADA_LOG_LEVEL": "WARNING",
+    }
+    process, base = start_tada(workdir, settings, ready_seconds=20)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TADA_")}
-    env.update(
-        {
-            "TADA_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-            "TADA_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env.update({"PYTHONPATH": str(ROOT), **settings})
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the service did not become ready")
         yield base, env
     finally:
         process.terminate()
