@@ -268,3 +268,19 @@ def test_hepatitis_b_results_in_prefetch_reach_the_card(client: TestClient) -> N
     response = client.post("/cds-services/tada-patient-view", json=body)
     assert response.status_code == 200, response.text
     assert "hbv_resolved" in response.json()["cards"][0]["detail"]
+
+
+def test_the_documented_efgartigimod_rxnorm_example_gives_a_card(client: TestClient) -> None:
+    """docs/ehr-integration.md, "Registering the service", step 4: a draft coded with RxNorm
+    only (Vyvgart Hytrulo) for the documented CIDP patient with heart failure."""
+    example = EXAMPLE.with_name("order-sign-efgartigimod-rxnorm.json")
+    response = client.post(
+        "/cds-services/tada-ig-order-sign",
+        content=example.read_bytes(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["detail"].startswith(
+        "**The draft order for Efgartigimod (FcRn blocker; Vyvgart, Vyvgart Hytrulo)"
+    )
