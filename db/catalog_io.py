@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from db import queries
 from db.catalog_file import (
     Administration,
     AdverseEffectEntry,
@@ -291,30 +292,15 @@ def figure_entry(row: OutcomeFigure) -> dict[str, Any]:
 
 
 def export_catalog(session: Session) -> CatalogFile:
-    sources = session.scalars(select(Source).order_by(Source.id)).all()
-    factors = session.scalars(select(RiskFactor).order_by(RiskFactor.id)).all()
     observations = session.scalars(
         select(ObservationCode).order_by(ObservationCode.attribute)
     ).all()
     scales = session.get(ValueScales, 1)
-    conditions = session.scalars(
-        select(Condition).options(selectinload(Condition.codes)).order_by(Condition.id)
-    ).all()
-    therapies = session.scalars(
-        select(Therapy)
-        .options(
-            selectinload(Therapy.adverse_effects),
-            selectinload(Therapy.risk_rules),
-            selectinload(Therapy.costs),
-            selectinload(Therapy.availability),
-        )
-        .order_by(Therapy.id)
-    ).all()
-    indications = session.scalars(
-        select(Indication)
-        .options(selectinload(Indication.figures))
-        .order_by(Indication.therapy_id, Indication.condition_id)
-    ).all()
+    sources = queries.list_sources(session)
+    factors = queries.list_risk_factors(session)
+    conditions = queries.list_conditions(session)
+    therapies = queries.list_therapy_records(session)
+    indications = queries.list_indications(session)
     if scales is None:
         raise LookupError("the catalog has no value scales; load a catalog file first")
     return CatalogFile(

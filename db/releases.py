@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, create_engine, func, or_, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from db import catalog_io, models
+from db import catalog_io, models, queries
 from db.catalog_file import CatalogFile
 from scoring.model import CatalogSnapshot
 
@@ -182,13 +182,7 @@ def _current_entity(session: Session, key: EntityKey) -> Any | None:
     fresh = {"populate_existing": True}
     if kind == THERAPY:
         therapy = session.scalars(
-            select(models.Therapy)
-            .options(
-                selectinload(models.Therapy.adverse_effects),
-                selectinload(models.Therapy.risk_rules),
-                selectinload(models.Therapy.costs),
-                selectinload(models.Therapy.availability),
-            )
+            queries.therapy_record_query()
             .where(models.Therapy.id == entity_id)
             .execution_options(**fresh)
         ).first()
@@ -196,8 +190,7 @@ def _current_entity(session: Session, key: EntityKey) -> Any | None:
     if kind == INDICATION:
         therapy_id, condition_id = entity_id.split("/", 1)
         indication = session.scalars(
-            select(models.Indication)
-            .options(selectinload(models.Indication.figures))
+            queries.indication_query()
             .where(
                 models.Indication.therapy_id == therapy_id,
                 models.Indication.condition_id == condition_id,
@@ -207,8 +200,7 @@ def _current_entity(session: Session, key: EntityKey) -> Any | None:
         return _dump(catalog_io.indication_entry(indication)) if indication else None
     if kind == CONDITION:
         condition = session.scalars(
-            select(models.Condition)
-            .options(selectinload(models.Condition.codes))
+            queries.condition_query()
             .where(models.Condition.id == entity_id)
             .execution_options(**fresh)
         ).first()
