@@ -236,15 +236,16 @@ def _audit(
     after: BaseModel | None,
     cascaded: dict[str, Any] | None = None,
 ) -> int:
-    """Write the change, check the record is storable, then version and audit it; every write
-    comes through here before it is committed, so this is the one storability check. A delete's
-    `before` keeps what the database cascaded to with the record."""
-    session.flush()
+    """Check the record is storable, write the change, then version and audit it; every write
+    comes through here before it is committed, so this is the one storability check. It comes
+    before the flush, so both databases refuse a value neither should hold (a NUL) alike, with
+    its path. A delete's `before` keeps what the database cascaded to with the record."""
     problems = list(storable_problems(after.model_dump())) if after is not None else []
     if problems:
         raise InvalidRecord(
             "; ".join(f"{e['path'] or 'body'}: {e['message']}" for e in problems), problems
         )
+    session.flush()
     recorded_before = before.model_dump(mode="json") if before is not None else None
     if recorded_before is not None and cascaded is not None:
         recorded_before["cascaded"] = cascaded
