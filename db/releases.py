@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, create_engine, func, or_, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_, create_engine, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from db import catalog_io, models
+from db import catalog_io, models, queries
 from db.catalog_file import CatalogFile
 from scoring.model import CatalogSnapshot
 
@@ -176,48 +177,40 @@ def join_catalog(entities: dict[EntityKey, Any]) -> CatalogFile:
     )
 
 
+def _indication_where(entity_id: str) -> Select[Any]:
+    therapy_id, condition_id = entity_id.split("/", 1)
+    return queries.indication_query().where(
+        models.Indication.therapy_id == therapy_id,
+        models.Indication.condition_id == condition_id,
+    )
+
+
+# A record entity: the query for it by its key, and its one mapping to the catalog file's record.
+_RECORDS: dict[str, tuple[Callable[[str], Select[Any]], Callable[[Any], BaseModel]]] = {
+    THERAPY: (
+        lambda entity_id: queries.therapy_record_query().where(models.Therapy.id == entity_id),
+        catalog_io.therapy_entry,
+    ),
+    INDICATION: (_indication_where, catalog_io.indication_entry),
+    CONDITION: (
+        lambda entity_id: queries.condition_query().where(models.Condition.id == entity_id),
+        catalog_io.condition_entry,
+    ),
+    SOURCE: (
+        lambda entity_id: select(models.Source).where(models.Source.id == entity_id),
+        catalog_io.source_entry,
+    ),
+}
+
+
 def _current_entity(session: Session, key: EntityKey) -> Any | None:
     """One entity as it is now in this transaction (fresh from the database), or None if gone."""
     kind, entity_id = key
     fresh = {"populate_existing": True}
-    if kind == THERAPY:
-        therapy = session.scalars(
-            select(models.Therapy)
-            .options(
-                selectinload(models.Therapy.adverse_effects),
-                selectinload(models.Therapy.risk_rules),
-                selectinload(models.Therapy.costs),
-                selectinload(models.Therapy.availability),
-            )
-            .where(models.Therapy.id == entity_id)
-            .execution_options(**fresh)
-        ).first()
-        return _dump(catalog_io.therapy_entry(therapy)) if therapy else None
-    if kind == INDICATION:
-        therapy_id, condition_id = entity_id.split("/", 1)
-        indication = session.scalars(
-            select(models.Indication)
-            .options(selectinload(models.Indication.figures))
-            .where(
-                models.Indication.therapy_id == therapy_id,
-                models.Indication.condition_id == condition_id,
-            )
-            .execution_options(**fresh)
-        ).first()
-        return _dump(catalog_io.indication_entry(indication)) if indication else None
-    if kind == CONDITION:
-        condition = session.scalars(
-            select(models.Condition)
-            .options(selectinload(models.Condition.codes))
-            .where(models.Condition.id == entity_id)
-            .execution_options(**fresh)
-        ).first()
-        return _dump(catalog_io.condition_entry(condition)) if condition else None
-    if kind == SOURCE:
-        source = session.scalars(
-            select(models.Source).where(models.Source.id == entity_id).execution_options(**fresh)
-        ).first()
-        return _dump(catalog_io.source_entry(source)) if source else None
+    if kind in _RECORDS:
+        query, to_entry = _RECORDS[kind]
+        row = session.scalars(query(entity_id).execution_options(**fresh)).first()
+        return _dump(to_entry(row)) if row is not None else None
     if kind == RISK_FACTORS:
         factors = session.scalars(
             select(models.RiskFactor).order_by(models.RiskFactor.id).execution_options(**fresh)
