@@ -174,7 +174,7 @@ def curation_problem(exc: curation.CurationError) -> ProblemError:
             "reload it and apply your change again.",
             current_revision=exc.current,
         )
-    if isinstance(exc, curation.RecordExists):
+    if isinstance(exc, curation.RecordExists | curation.RecordInUse):
         return Conflict(str(exc))
     if isinstance(exc, curation.InvalidRecord):
         return InvalidInput(str(exc), errors=exc.errors or None)

@@ -294,3 +294,17 @@ def weights_error(exc: InvalidWeights) -> InvalidInput:
     return InvalidInput(
         str(exc), errors=[{"path": "body/weights", "message": str(exc), "type": "value_error"}]
     )
+
+
+def check_chosen(chosen: str | None, result: dict[str, Any]) -> None:
+    """An option said to be chosen (a decision record, a summary) must be one the result ranks."""
+    ranked = [o["therapy_id"] for o in result["ranked"]]
+    if chosen not in ranked:
+        raise InvalidInput(
+            f"chosen_therapy_id must be one of the options ranked for this request "
+            f"({', '.join(ranked) or 'none'}); got {chosen!r}.",
+            errors=[
+                {"path": "body/chosen_therapy_id", "message": "not a ranked option", "type": "enum"}
+            ],
+            ranked=ranked,
+        )

@@ -44,17 +44,6 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 # products such as amount x sessions x 12 finite and readable in explanations.
 NonNegative = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 
-SOURCE_KINDS = (
-    "guideline",
-    "label",
-    "trial",
-    "review",
-    "registry",
-    "cost_study",
-    "agency",
-    "article",
-    "other",
-)
 EffectTiming = Literal["immediate", "delayed", "any"]
 SourceKind = Literal[
     "guideline",

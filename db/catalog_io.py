@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from db import queries
 from db.catalog_file import (
     Administration,
     AdverseEffectEntry,
@@ -142,11 +143,11 @@ def source_row(entry: SourceEntry) -> Source:
 
 def condition_row(entry: ConditionEntry) -> Condition:
     return Condition(
-        id=entry.id,
-        name=entry.name,
-        summary=entry.summary,
-        source_id=entry.source,
-        codes=[ConditionCode(system=c.system, code=c.code, display=c.display) for c in entry.codes],
+        **_columns(
+            entry,
+            source="source_id",
+            given={"codes": [ConditionCode(**c.model_dump()) for c in entry.codes]},
+        )
     )
 
 
@@ -190,22 +191,15 @@ def adverse_effect_row(entry: AdverseEffectEntry, position: int) -> AdverseEffec
 
 
 def risk_rule_row(entry: RiskRuleEntry) -> RiskRule:
+    when = entry.when.model_dump(mode="json", exclude_none=True) if entry.when else None
     return RiskRule(
-        id=entry.id,
-        condition_id=entry.condition,
-        code=entry.code,
-        attribute=entry.attribute,
-        operator=entry.operator.value if entry.operator is not None else None,
-        value=entry.value,
-        condition_expr=(
-            entry.when.model_dump(mode="json", exclude_none=True) if entry.when else None
-        ),
-        ask_if_unknown=entry.ask_if_unknown,
-        severity=entry.severity.value,
-        safety_penalty=entry.safety_penalty,
-        message=entry.message,
-        curator_note=entry.curator_note,
-        source_id=entry.source,
+        **_columns(
+            entry,
+            condition="condition_id",
+            source="source_id",
+            when="condition_expr",
+            given={"condition_expr": when},
+        )
     )
 
 
@@ -217,28 +211,24 @@ def availability_row(entry: AvailabilityEntry) -> Availability:
     return Availability(**_columns(entry, source="source_id"))
 
 
+_INDICATION_COLUMNS = {"therapy": "therapy_id", "condition": "condition_id", "source": "source_id"}
+
+
 def indication_row(entry: IndicationEntry) -> Indication:
+    place = entry.place
     return Indication(
-        therapy_id=entry.therapy,
-        condition_id=entry.condition,
-        status=entry.status.value,
-        certainty=entry.certainty.value,
-        evidence_grade=entry.evidence_grade,
-        population=entry.population,
-        onset_days=entry.onset_days,
-        sessions_per_month=entry.sessions_per_month,
-        hours_per_session=entry.hours_per_session,
-        courses_per_year=entry.courses_per_year,
-        dose_per_kg=entry.dose_per_kg,
-        place=(
-            entry.place.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-            if entry.place is not None
-            else None
-        ),
-        message=entry.message,
-        note=entry.note,
-        source_id=entry.source,
-        figures=[figure_row(f, position) for position, f in enumerate(entry.figures)],
+        **_columns(
+            entry,
+            **_INDICATION_COLUMNS,
+            given={
+                "place": (
+                    place.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+                    if place is not None
+                    else None
+                ),
+                "figures": [figure_row(f, position) for position, f in enumerate(entry.figures)],
+            },
+        )
     )
 
 
@@ -291,30 +281,15 @@ def figure_entry(row: OutcomeFigure) -> dict[str, Any]:
 
 
 def export_catalog(session: Session) -> CatalogFile:
-    sources = session.scalars(select(Source).order_by(Source.id)).all()
-    factors = session.scalars(select(RiskFactor).order_by(RiskFactor.id)).all()
     observations = session.scalars(
         select(ObservationCode).order_by(ObservationCode.attribute)
     ).all()
     scales = session.get(ValueScales, 1)
-    conditions = session.scalars(
-        select(Condition).options(selectinload(Condition.codes)).order_by(Condition.id)
-    ).all()
-    therapies = session.scalars(
-        select(Therapy)
-        .options(
-            selectinload(Therapy.adverse_effects),
-            selectinload(Therapy.risk_rules),
-            selectinload(Therapy.costs),
-            selectinload(Therapy.availability),
-        )
-        .order_by(Therapy.id)
-    ).all()
-    indications = session.scalars(
-        select(Indication)
-        .options(selectinload(Indication.figures))
-        .order_by(Indication.therapy_id, Indication.condition_id)
-    ).all()
+    sources = queries.list_sources(session)
+    factors = queries.list_risk_factors(session)
+    conditions = queries.list_conditions(session)
+    therapies = queries.list_therapy_records(session)
+    indications = queries.list_indications(session)
     if scales is None:
         raise LookupError("the catalog has no value scales; load a catalog file first")
     return CatalogFile(
@@ -331,17 +306,32 @@ def export_catalog(session: Session) -> CatalogFile:
 Record = TypeVar("Record", bound=BaseModel)
 
 
-def _columns(record: BaseModel, **columns: str) -> dict[str, Any]:
+def _columns(
+    record: BaseModel, *, given: dict[str, Any] | None = None, **columns: str
+) -> dict[str, Any]:
     """A record's fields as column values; `columns` maps the fields a row stores under another
-    name (e.g. `source="source_id"`). The inverse of `_record`."""
-    return {columns.get(name, name): getattr(record, name) for name in type(record).model_fields}
+    name (e.g. `source="source_id"`), and `given` holds the columns mapped otherwise (by
+    column name: child rows, JSON). The inverse of `_record`."""
+    given = given or {}
+    mapped = {columns.get(name, name): name for name in type(record).model_fields}
+    return {
+        column: given[column] if column in given else getattr(record, name)
+        for column, name in mapped.items()
+    }
 
 
-def _record(record: type[Record], row: Any, **columns: str) -> Record:
+def _record(
+    record: type[Record], row: Any, *, given: dict[str, Any] | None = None, **columns: str
+) -> Record:
     """The record of a row whose columns carry the record's field names, but for `columns`
-    (field name -> column name, e.g. `source="source_id"`)."""
+    (field name -> column name, e.g. `source="source_id"`) and the fields `given` (by field
+    name: child records)."""
+    given = given or {}
     return record.model_validate(
-        {name: getattr(row, columns.get(name, name)) for name in record.model_fields}
+        {
+            name: given[name] if name in given else getattr(row, columns.get(name, name))
+            for name in record.model_fields
+        }
     )
 
 
@@ -362,13 +352,8 @@ def scales_entry(row: ValueScales) -> ScalesEntry:
 
 
 def condition_entry(row: Condition) -> ConditionEntry:
-    return ConditionEntry(
-        id=row.id,
-        name=row.name,
-        summary=row.summary,
-        source=row.source_id,
-        codes=[{"system": c.system, "code": c.code, "display": c.display} for c in row.codes],
-    )
+    codes = [{"system": c.system, "code": c.code, "display": c.display} for c in row.codes]
+    return _record(ConditionEntry, row, source="source_id", given={"codes": codes})
 
 
 def therapy_entry(row: Therapy) -> TherapyEntry:
@@ -447,23 +432,5 @@ def risk_rule_fields(row: RiskRule) -> dict[str, Any]:
 
 
 def indication_entry(row: Indication) -> IndicationEntry:
-    return IndicationEntry.model_validate(
-        {
-            "therapy": row.therapy_id,
-            "condition": row.condition_id,
-            "status": row.status,
-            "certainty": row.certainty,
-            "evidence_grade": row.evidence_grade,
-            "population": row.population,
-            "onset_days": row.onset_days,
-            "sessions_per_month": row.sessions_per_month,
-            "hours_per_session": row.hours_per_session,
-            "courses_per_year": row.courses_per_year,
-            "dose_per_kg": row.dose_per_kg,
-            "place": row.place,
-            "message": row.message,
-            "note": row.note,
-            "source": row.source_id,
-            "figures": [figure_entry(f) for f in row.figures],
-        }
-    )
+    figures = [figure_entry(f) for f in row.figures]
+    return _record(IndicationEntry, row, **_INDICATION_COLUMNS, given={"figures": figures})

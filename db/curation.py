@@ -18,7 +18,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -36,6 +36,7 @@ from db.catalog_file import (
 )
 from db.models import (
     Availability,
+    Base,
     Condition,
     ConditionCode,
     Cost,
@@ -78,6 +79,10 @@ class RecordExists(CurationError):
     """A record with the same identity already exists; the curator should update it."""
 
 
+class RecordInUse(CurationError):
+    """The record is still cited by others; they must change before it can go."""
+
+
 # ---------------------------------------------------------------------------------------------
 # The three operations, written once
 # ---------------------------------------------------------------------------------------------
@@ -90,7 +95,9 @@ class Kind(Generic[Row, Entry]):
     `to_row` / `to_entry` are the entity's one mapping (`db.catalog_io`); `check` refuses a
     record whose references or identity are wrong (`row` is None on create); `fixed` names the
     fields a change may not touch (the identity); `apply` writes the changed record, mapped to a
-    fresh row, onto the stored row (by default every column but the keys).
+    fresh row, onto the stored row (by default every column but the keys); `cascaded` says what
+    the database removes with a deleted row; `in_use` names the records that still cite a row,
+    which refuse its delete.
     """
 
     name: str  # the audit log's entity name
@@ -105,6 +112,7 @@ class Kind(Generic[Row, Entry]):
     normalise: Callable[[dict[str, Any]], dict[str, Any]] = lambda changes: changes
     apply: Callable[[Session, Row, Row, Entry, dict[str, Any]], None] | None = None
     cascaded: Callable[[Session, Row], dict[str, Any]] | None = None
+    in_use: Callable[[Session, Row], list[str]] | None = None
     child_of_therapy: bool = False
 
     def get(self, session: Session, record_id: Any) -> Row:
@@ -135,7 +143,6 @@ def create(
         assert therapy_id is not None
         row.therapy_id = therapy_id
     session.add(row)
-    session.flush()
     _audit(session, actor=actor, kind=kind, row=row, action="create", before=None, after=entry)
     # Read back with what the API shows (its codes, figures, children...).
     return kind.get(session, row.id)
@@ -151,14 +158,12 @@ def update(
     expected_revision: int | None,
 ) -> Row:
     """Change some fields: the merged record is validated and checked as a whole."""
-    row = kind.get(session, record_id)
-    _check_revision(row.revision, expected_revision)
+    row = _current(session, kind, record_id, expected_revision)
     before = kind.to_entry(row)
     merged = {**before.model_dump(mode="python"), **kind.normalise(changes), **kind.fixed(row)}
     after = _validate(kind.entry, merged)
     kind.check(session, after, row)
     (kind.apply or _copy_columns)(session, row, kind.to_row(after), after, changes)
-    session.flush()
     _audit(session, actor=actor, kind=kind, row=row, action="update", before=before, after=after)
     # Read back with what the API shows: recording the change may have expired its children.
     return kind.get(session, row.id)
@@ -173,23 +178,38 @@ def delete(
     expected_revision: int | None,
 ) -> None:
     """Remove a record; the audit entry keeps it, and what the database cascades to with it,
-    so the log alone can say what went and rebuild it."""
-    row = kind.get(session, record_id)
-    _check_revision(row.revision, expected_revision)
-    before = kind.to_entry(row).model_dump(mode="json")
-    if kind.cascaded is not None:
-        before["cascaded"] = kind.cascaded(session, row)
+    so the log alone can say what went and rebuild it. A record still cited stays."""
+    row = _current(session, kind, record_id, expected_revision)
+    citing = kind.in_use(session, row) if kind.in_use is not None else []
+    if citing:
+        shown = ", ".join(citing[:10]) + (
+            f" and {len(citing) - 10} more" if len(citing) > 10 else ""
+        )
+        raise RecordInUse(
+            f"the {kind.name.replace('_', ' ')} '{row.id}' is still cited by {shown}; "
+            "make them cite another one first"
+        )
+    before = kind.to_entry(row)
+    cascaded = kind.cascaded(session, row) if kind.cascaded is not None else None
     session.delete(row)
-    session.flush()
-    record_change(
+    _audit(
         session,
         actor=actor,
+        kind=kind,
+        row=row,
         action="delete",
-        entity=kind.name,
-        entity_id=str(row.id),
         before=before,
         after=None,
+        cascaded=cascaded,
     )
+
+
+def _current(session: Session, kind: Kind[Row, Entry], record_id: Any, expected: int | None) -> Row:
+    """The stored record, if it is still at the revision the curator read."""
+    row = kind.get(session, record_id)
+    if expected is not None and expected != row.revision:
+        raise RevisionMismatch(row.revision)
+    return row
 
 
 def _validate(model: type[Entry], data: dict[str, Any]) -> Entry:
@@ -205,11 +225,6 @@ def _validate(model: type[Entry], data: dict[str, Any]) -> Entry:
         ) from exc
 
 
-def _check_revision(row_revision: int, expected: int | None) -> None:
-    if expected is not None and expected != row_revision:
-        raise RevisionMismatch(row_revision)
-
-
 def _audit(
     session: Session,
     *,
@@ -218,23 +233,30 @@ def _audit(
     row: Any,
     action: str,
     before: BaseModel | None,
-    after: BaseModel,
+    after: BaseModel | None,
+    cascaded: dict[str, Any] | None = None,
 ) -> int:
-    """Check the record is storable, then version and audit the change; every create and
-    update comes through here before it is committed, so this is the one storability check."""
-    problems = list(storable_problems(after.model_dump()))
+    """Check the record is storable, write the change, then version and audit it; every write
+    comes through here before it is committed, so this is the one storability check. It comes
+    before the flush, so both databases refuse a value neither should hold (a NUL) alike, with
+    its path. A delete's `before` keeps what the database cascaded to with the record."""
+    problems = list(storable_problems(after.model_dump())) if after is not None else []
     if problems:
         raise InvalidRecord(
             "; ".join(f"{e['path'] or 'body'}: {e['message']}" for e in problems), problems
         )
+    session.flush()
+    recorded_before = before.model_dump(mode="json") if before is not None else None
+    if recorded_before is not None and cascaded is not None:
+        recorded_before["cascaded"] = cascaded
     return record_change(
         session,
         actor=actor,
         action=action,
         entity=kind.name,
         entity_id=str(row.id),
-        before=before.model_dump(mode="json") if before is not None else None,
-        after=after.model_dump(mode="json"),
+        before=recorded_before,
+        after=after.model_dump(mode="json") if after is not None else None,
     )
 
 
@@ -460,6 +482,36 @@ def _condition_cascade(session: Session, row: Condition) -> dict[str, Any]:
     }
 
 
+def _source_citations(session: Session, row: Source) -> list[str]:
+    """Every record that cites the source: a column with a foreign key to it (which would
+    refuse the delete anyway, unexplained), and the places and cited absences that name it in
+    their JSON, which no foreign key guards."""
+    cited: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        citing = [
+            column == row.id
+            for column in table.columns
+            if any(key.column is Source.__table__.c.id for key in column.foreign_keys)
+        ]
+        if citing:
+            key = next(iter(table.primary_key.columns))
+            found = session.scalars(select(key).where(or_(*citing)).order_by(key)).all()
+            cited += [f"{table.name} {record_id}" for record_id in found]
+    places = session.execute(
+        select(Indication.id, Indication.place).where(Indication.place.is_not(None))
+    )
+    cited += [
+        f"indications {i} (its place)" for i, place in places if place.get("source") == row.id
+    ]
+    absences = session.execute(select(Therapy.id, Therapy.absences).order_by(Therapy.id))
+    cited += [
+        f"therapies {t} (a cited absence)"
+        for t, listed in absences
+        if any(absence.get("source") == row.id for absence in listed or ())
+    ]
+    return cited
+
+
 def _therapy_cascade(session: Session, row: Therapy) -> dict[str, Any]:
     # Its costs, availability and rules are part of the entry; its indications cascade too.
     return {
@@ -482,7 +534,7 @@ def _same_id(row: Source | Condition | Therapy | RiskRule) -> dict[str, Any]:
 # name, row, record, record -> row, row -> record, checks; then what differs.
 SOURCE = Kind(
     "source", Source, SourceEntry, catalog_io.source_row, catalog_io.source_entry,
-    _check_source, fixed=_same_id,
+    _check_source, fixed=_same_id, in_use=_source_citations,
 )  # fmt: skip
 CONDITION = Kind(
     "condition", Condition, ConditionEntry, catalog_io.condition_row, catalog_io.condition_entry,

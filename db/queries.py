@@ -17,13 +17,25 @@ from db.models import (
 )
 
 
-def _therapy_query() -> Select[Therapy]:
+def therapy_record_query() -> Select[Therapy]:
+    """Therapies with the rows their catalog record holds (its indications are records of
+    their own): what the snapshot, the export and a release read."""
     return select(Therapy).options(
         selectinload(Therapy.adverse_effects),
         selectinload(Therapy.risk_rules),
         selectinload(Therapy.costs),
         selectinload(Therapy.availability),
-        selectinload(Therapy.indications).selectinload(Indication.figures),
+    )
+
+
+def list_therapy_records(session: Session) -> Sequence[Therapy]:
+    return session.scalars(therapy_record_query().order_by(Therapy.id)).all()
+
+
+def _therapy_query() -> Select[Therapy]:
+    """A therapy as the API shows it: its record and its indications."""
+    return therapy_record_query().options(
+        selectinload(Therapy.indications).selectinload(Indication.figures)
     )
 
 
@@ -60,14 +72,15 @@ def get_therapy(session: Session, therapy_id: str) -> Therapy | None:
     return session.scalars(_therapy_query().where(Therapy.id == therapy_id)).first()
 
 
-def _condition_query() -> Select[Condition]:
+def condition_query() -> Select[Condition]:
+    """Conditions with their codes."""
     return select(Condition).options(selectinload(Condition.codes))
 
 
 def list_conditions(
     session: Session, *, code: str | None = None, system: str | None = None
 ) -> Sequence[Condition]:
-    query = _condition_query().order_by(Condition.id)
+    query = condition_query().order_by(Condition.id)
     if code is not None:
         ids = [c.id for c in find_conditions_by_code(session, code=code, system=system)]
         query = query.where(Condition.id.in_(ids))
@@ -75,7 +88,7 @@ def list_conditions(
 
 
 def get_condition(session: Session, condition_id: str) -> Condition | None:
-    return session.scalars(_condition_query().where(Condition.id == condition_id)).first()
+    return session.scalars(condition_query().where(Condition.id == condition_id)).first()
 
 
 def find_conditions_by_code(
@@ -89,14 +102,18 @@ def find_conditions_by_code(
     if not ids:
         return []
     return session.scalars(
-        _condition_query().where(Condition.id.in_(ids)).order_by(Condition.id)
+        condition_query().where(Condition.id.in_(ids)).order_by(Condition.id)
     ).all()
+
+
+def indication_query() -> Select[Indication]:
+    """Indications with their outcome figures."""
+    return select(Indication).options(selectinload(Indication.figures))
 
 
 def indications_for_condition(session: Session, condition_id: str) -> Sequence[Indication]:
     return session.scalars(
-        select(Indication)
-        .options(selectinload(Indication.figures))
+        indication_query()
         .where(Indication.condition_id == condition_id)
         .order_by(Indication.therapy_id)
     ).all()
@@ -105,7 +122,7 @@ def indications_for_condition(session: Session, condition_id: str) -> Sequence[I
 def list_indications(
     session: Session, *, therapy_id: str | None = None, condition_id: str | None = None
 ) -> Sequence[Indication]:
-    query = select(Indication).options(selectinload(Indication.figures))
+    query = indication_query()
     if therapy_id is not None:
         query = query.where(Indication.therapy_id == therapy_id)
     if condition_id is not None:
@@ -114,11 +131,7 @@ def list_indications(
 
 
 def get_indication(session: Session, indication_id: int) -> Indication | None:
-    return session.scalars(
-        select(Indication)
-        .options(selectinload(Indication.figures))
-        .where(Indication.id == indication_id)
-    ).first()
+    return session.scalars(indication_query().where(Indication.id == indication_id)).first()
 
 
 def get_sources(session: Session, ids: set[str]) -> Sequence[Source]:

@@ -10,12 +10,12 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from db import models
+from db import models, queries
 from db.versioning import current_version
 from scoring.model import (
     AdverseEffect,
@@ -75,28 +75,11 @@ def _load_snapshot(session: Session) -> CatalogSnapshot:
     scales_row = session.get(models.ValueScales, 1)
     if scales_row is None:
         raise LookupError("the catalog is empty: load a catalog file first")
-    therapies = session.scalars(
-        select(models.Therapy)
-        .options(
-            selectinload(models.Therapy.adverse_effects),
-            selectinload(models.Therapy.risk_rules),
-            selectinload(models.Therapy.costs),
-            selectinload(models.Therapy.availability),
-        )
-        .order_by(models.Therapy.id)
-    ).all()
-    conditions = session.scalars(
-        select(models.Condition)
-        .options(selectinload(models.Condition.codes))
-        .order_by(models.Condition.id)
-    ).all()
-    indications = session.scalars(
-        select(models.Indication)
-        .options(selectinload(models.Indication.figures))
-        .order_by(models.Indication.therapy_id, models.Indication.condition_id)
-    ).all()
-    sources = session.scalars(select(models.Source).order_by(models.Source.id)).all()
-    factors = session.scalars(select(models.RiskFactor).order_by(models.RiskFactor.id)).all()
+    therapies = queries.list_therapy_records(session)
+    conditions = queries.list_conditions(session)
+    indications = queries.list_indications(session)
+    sources = queries.list_sources(session)
+    factors = queries.list_risk_factors(session)
 
     return CatalogSnapshot(
         version=version,
@@ -162,9 +145,14 @@ def _value(kind: type[Value], row: Any, **given: Any) -> Value:
     """An engine value whose every field, but those `given`, is a column of the row under the
     same name."""
     return kind(
-        **{f.name: getattr(row, f.name) for f in fields(cast(Any, kind)) if f.name not in given},
+        **{name: getattr(row, name) for name in _field_names(cast(Any, kind)) if name not in given},
         **given,
     )
+
+
+@cache
+def _field_names(kind: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
 
 
 def _source(row: models.Source) -> Source:
@@ -177,40 +165,17 @@ def _therapy(row: models.Therapy) -> TherapyProfile:
 
 
 def _indication(row: models.Indication) -> Indication:
-    return Indication(
-        therapy_id=row.therapy_id,
-        condition_id=row.condition_id,
-        status=row.status,
-        certainty=row.certainty,
-        source_id=row.source_id,
-        evidence_grade=row.evidence_grade,
-        population=row.population,
-        onset_days=row.onset_days,
-        sessions_per_month=row.sessions_per_month,
-        hours_per_session=row.hours_per_session,
-        courses_per_year=row.courses_per_year,
-        dose_per_kg=row.dose_per_kg,
-        figures=tuple(
-            OutcomeFigure(
-                id=f.key,
-                measure=f.outcome,
-                population=f.population,
-                time_frame=f.time_horizon,
-                events=f.events,
-                per=f.per,
-                source_id=f.source_id,
-                comparator=f.comparator,
-                comparator_events=f.comparator_events,
-                higher_is_better=f.higher_is_better,
-                certainty=f.certainty,
-                uncertainty=f.uncertainty,
-            )
-            for f in row.figures
-        ),
-        note=row.note,
+    return _value(
+        Indication,
+        row,
+        figures=tuple(_figure(f) for f in row.figures),
         place=place_from_json(row.place),
-        message=row.message,
     )
+
+
+def _figure(row: models.OutcomeFigure) -> OutcomeFigure:
+    # The catalog file's names, which the engine keeps, where the table's differ.
+    return _value(OutcomeFigure, row, id=row.key, measure=row.outcome, time_frame=row.time_horizon)
 
 
 def place_from_json(data: Any) -> Place:
@@ -250,22 +215,12 @@ def _availability(row: models.Availability) -> Availability:
 
 
 def _risk_rule(row: models.RiskRule) -> RiskRule:
-    return RiskRule(
-        id=row.id,
-        therapy_id=row.therapy_id,
-        code=row.code,
-        when=term_from_json(
-            row.condition_expr
-            if row.condition_expr is not None
-            else {"attribute": row.attribute, "operator": row.operator, "value": row.value}
-        ),
-        severity=row.severity,
-        message=row.message,
-        source_id=row.source_id,
-        condition_id=row.condition_id,
-        safety_penalty=row.safety_penalty,
-        ask_if_unknown=row.ask_if_unknown,
+    when = (
+        row.condition_expr
+        if row.condition_expr is not None
+        else {"attribute": row.attribute, "operator": row.operator, "value": row.value}
     )
+    return _value(RiskRule, row, when=term_from_json(when))
 
 
 def _adverse_effect(row: models.AdverseEffect) -> AdverseEffect:

@@ -130,34 +130,23 @@ def check_term(term: Term, where: str = "rule") -> None:
 
 def compile_term(term: Term) -> Test:
     """The condition as a closure over a case's `Facts` (call `check_term` first)."""
-    if isinstance(term, AllOf):
+    if isinstance(term, AllOf | AnyOf):
         tests = tuple(compile_term(inner) for inner in term.terms)
+        # Kleene's `all` and `any` are one loop: the value that settles it at once (false for
+        # `all`, true for `any`), unknown if a term was, else the other value.
+        settles = isinstance(term, AnyOf)
 
-        def all_of(facts: Facts) -> bool | None:
+        def combined(facts: Facts) -> bool | None:
             unknown = False
             for test in tests:
                 result = test(facts)
-                if result is False:
-                    return False
+                if result is settles:
+                    return settles
                 if result is None:
                     unknown = True
-            return None if unknown else True
+            return None if unknown else not settles
 
-        return all_of
-    if isinstance(term, AnyOf):
-        tests = tuple(compile_term(inner) for inner in term.terms)
-
-        def any_of(facts: Facts) -> bool | None:
-            unknown = False
-            for test in tests:
-                result = test(facts)
-                if result is True:
-                    return True
-                if result is None:
-                    unknown = True
-            return None if unknown else False
-
-        return any_of
+        return combined
     return _compile_comparison(term)
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.fhir.codes import FhirCodeLists
 from api.fhir.intake import NUMERIC_ATTRIBUTES, PREGNANCY_STATUS
+from api.fhir.readers import ANTI_HBC, HBSAG
 
 PATIENT_VIEW = "tada-patient-view"
 ORDER_SELECT = "tada-ig-order-select"
@@ -107,7 +108,7 @@ def _templates(codes: FhirCodeLists, *, orders: bool) -> dict[str, str]:
         f"MedicationAdministration?patient={patient}&status=completed,in-progress"
     )
     templates["procedures"] = f"Procedure?patient={patient}&status=completed,in-progress"
-    for attribute in (*NUMERIC_ATTRIBUTES, PREGNANCY_STATUS):
+    for attribute in (*NUMERIC_ATTRIBUTES, PREGNANCY_STATUS, HBSAG, ANTI_HBC):
         spec = codes.observations.get(attribute)
         if spec is None or not spec.codes:
             continue

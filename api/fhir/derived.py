@@ -84,6 +84,11 @@ class DerivedCase(BaseModel):
     pregnant: bool | None = None
     pregnancy_source: str | None = None
     risk_factors: list[DerivedRiskFactor] = []
+    hbv_status: str | None = Field(
+        default=None,
+        description="Hepatitis B: active, resolved, past_or_present (not known which) or none "
+        "(HBsAg and anti-HBc negative); null when the record does not establish it",
+    )
     orders: list[DerivedOrder] = []
     prior_treatments: list[DerivedPriorTreatment] | None = Field(
         default=None,

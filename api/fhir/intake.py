@@ -461,6 +461,7 @@ def derive_case(
             reader(acc, item)
     readers.finish_observations(acc)
     readers.finish_pregnancy(acc)
+    readers.finish_hbv_serology(acc)
     readers.finish_prior_treatments(acc)
     _choose_condition(acc, condition_id)
     _list_unknowns(acc.case)
@@ -502,6 +503,7 @@ def _list_unknowns(case: DerivedCase) -> None:
         ("pregnant", case.pregnant is not None),
         ("weight_kg", case.weight_kg is not None),
         ("prior_treatments", case.prior_treatments is not None),
+        ("hbv_status", case.hbv_status is not None),
     ):
         if not known:
             case.unknown.append(name)

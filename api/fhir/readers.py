@@ -53,6 +53,29 @@ NUMERIC_ATTRIBUTES = ("egfr", "platelet_count", "igg_trough", "weight_kg")
 PREGNANCY_STATUS = "pregnancy"
 PREGNANT_VALUES = "pregnant"
 NOT_PREGNANT_VALUES = "not_pregnant"
+# Hepatitis B serology. The tests (`hbsag`, `anti_hbc`) and the result values that mean
+# positive or negative (`result_positive`, `result_negative`) are catalog code lists. What a
+# pair of results means is the contract's own definition of the risk factors (DESIGN.md,
+# "Risk factors"): hbv_active is HBsAg positive; hbv_resolved is HBsAg negative with anti-HBc
+# positive; hbv_positive is infection now or in the past, not known which (anti-HBc positive,
+# HBsAg not known). Any other combination derives no factor; a missing or unrecognised result
+# is not known, never guessed.
+HBSAG = "hbsag"
+ANTI_HBC = "anti_hbc"
+RESULT_POSITIVE = "result_positive"
+RESULT_NEGATIVE = "result_negative"
+HBV_FACTOR_BY_RESULTS: dict[tuple[bool | None, bool | None], str] = {
+    (True, True): "hbv_active",
+    (True, False): "hbv_active",
+    (True, None): "hbv_active",
+    (False, True): "hbv_resolved",
+    (None, True): "hbv_positive",
+}
+HBV_STATUS_BY_FACTOR = {
+    "hbv_active": "active",
+    "hbv_resolved": "resolved",
+    "hbv_positive": "past_or_present",
+}
 
 
 @dataclass(slots=True)
@@ -545,3 +568,44 @@ def finish_prior_treatments(acc: Accumulator) -> None:
     """History found in the record; none found stays None (unknown), never []."""
     if acc.prior:
         acc.case.prior_treatments = acc.prior
+
+
+def qualitative_result(acc: Accumulator, attribute: str) -> tuple[bool | None, Readable | None]:
+    """The latest result of a qualitative test: True (positive), False (negative) or None
+    (no result, or the latest one's value is in neither catalog list, e.g. indeterminate)."""
+    found = sorted(
+        acc.observations.get(attribute, []),
+        key=lambda pair: pair[0] or datetime.min.replace(tzinfo=UTC),
+        reverse=True,
+    )
+    if not found:
+        return None, None
+    item = found[0][1]
+    positive = acc.codes.observations.get(RESULT_POSITIVE)
+    negative = acc.codes.observations.get(RESULT_NEGATIVE)
+    for coding in codings(item.raw.get("valueCodeableConcept")):
+        if positive is not None and coding in positive.codes:
+            return True, item
+        if negative is not None and coding in negative.codes:
+            return False, item
+    acc.notes.append(f"{item.label}: {attribute} result not recognised as positive or negative")
+    return None, item
+
+
+def finish_hbv_serology(acc: Accumulator) -> None:
+    """Hepatitis B status from the latest HBsAg and anti-HBc results (see HBV_FACTOR_BY_RESULTS)."""
+    hbsag, hbsag_item = qualitative_result(acc, HBSAG)
+    anti_hbc, anti_hbc_item = qualitative_result(acc, ANTI_HBC)
+    factor = HBV_FACTOR_BY_RESULTS.get((hbsag, anti_hbc))
+    if factor is not None:
+        item = hbsag_item if hbsag else anti_hbc_item
+        assert item is not None
+        add_risk_factor(acc, factor, codings(item.raw.get("code"))[0], item)
+    elif hbsag is False and anti_hbc is None:
+        acc.notes.append("HBsAg negative but no anti-HBc result: a past hepatitis B is not known")
+    for found in acc.case.risk_factors:
+        status = HBV_STATUS_BY_FACTOR.get(found.risk_factor)
+        if status is not None and acc.case.hbv_status is None:
+            acc.case.hbv_status = status
+    if acc.case.hbv_status is None and hbsag is False and anti_hbc is False:
+        acc.case.hbv_status = "none"

@@ -86,7 +86,7 @@ class Curated:
     collection: str  # where records are created, e.g. /therapies/{therapy_id}/costs
     item: str  # the record, e.g. /costs/{cost_id}
     id_type: Any  # the item's path parameter type
-    docs: tuple[str, str, str | None]  # create, update, delete (None: no delete)
+    docs: tuple[str, str, str]  # create, update, delete
     shape: Callable[[Session, Any], BaseModel] | None = None  # default: read_schema of the row
 
     @property
@@ -103,8 +103,7 @@ class Curated:
     def include(self, into: APIRouter) -> None:
         self._create(into)
         self._update(into)
-        if self.docs[2] is not None:
-            self._delete(into)
+        self._delete(into)
 
     def _create(self, into: APIRouter) -> None:
         def endpoint(
@@ -186,7 +185,7 @@ class Curated:
             path=self.item,
             method="DELETE",
             name=f"delete_{self.name}",
-            doc=self.docs[2] or "",
+            doc=self.docs[2],
             response_model=None,
             status_code=status.HTTP_204_NO_CONTENT,
         )
@@ -248,7 +247,8 @@ CURATED = [
         "source", curation.SOURCE, (SourceCreate, SourceUpdate, SourceRead),
         "/sources", "/sources/{source_id}", str,
         ("Add a source (citation) that catalog records can cite.",
-         "Change a source, e.g. mark a fact verified.", None),
+         "Change a source, e.g. mark a fact verified.",
+         "Remove a source that no catalog record cites."),
     ),
     Curated(
         "therapy", curation.THERAPY, (TherapyCreate, TherapyUpdate, TherapyRead),

@@ -23,7 +23,7 @@ from api.schemas.decisions import (
     ReplayRead,
 )
 from api.schemas.score import ScoreRequest
-from api.scoring_io import encode
+from api.scoring_io import check_chosen, encode
 from db import decisions
 from db.models import DecisionRecord
 from db.releases import ReleaseNotRecorded, ensure_baseline
@@ -35,31 +35,20 @@ log = logging.getLogger("tada.decisions")
 DecisionIdPath = Annotated[str, Path(min_length=1, max_length=36)]
 
 
-def _chosen_problem(body: DecisionCreate, ranked: list[str]) -> InvalidInput | None:
-    if body.status == "deferred":
-        if body.chosen_therapy_id is not None:
-            return InvalidInput(
-                "A deferred decision has no chosen option: send chosen_therapy_id null.",
-                errors=[
-                    {
-                        "path": "body/chosen_therapy_id",
-                        "message": "must be null",
-                        "type": "none_required",
-                    }
-                ],
-            )
-        return None
-    if body.chosen_therapy_id not in ranked:
-        offered = ", ".join(ranked) or "none"
-        return InvalidInput(
-            f"chosen_therapy_id must be one of the options ranked for this request ({offered}); "
-            f"got {body.chosen_therapy_id!r}.",
+def _check_chosen(body: DecisionCreate, result: dict[str, Any]) -> None:
+    if body.status == "decided":
+        check_chosen(body.chosen_therapy_id, result)
+    elif body.chosen_therapy_id is not None:
+        raise InvalidInput(
+            "A deferred decision has no chosen option: send chosen_therapy_id null.",
             errors=[
-                {"path": "body/chosen_therapy_id", "message": "not a ranked option", "type": "enum"}
+                {
+                    "path": "body/chosen_therapy_id",
+                    "message": "must be null",
+                    "type": "none_required",
+                }
             ],
-            ranked=ranked,
         )
-    return None
 
 
 @router.post(
@@ -78,9 +67,7 @@ def create_decision(
     """Record what was decided (or deferred) and the result it was decided on (clinicians)."""
     result = score_one(body.request, snapshot)
     canonical = encode(result)
-    problem = _chosen_problem(body, [o["therapy_id"] for o in result["ranked"]])
-    if problem is not None:
-        raise problem
+    _check_chosen(body, result)
     # A database migrated with its catalog in it and served without `tada serve`: record the
     # first release now, so this decision can be replayed (a no-op once one exists).
     ensure_baseline(uow.session)
@@ -118,13 +105,7 @@ def create_decision(
 
 
 def _created(row: DecisionRecord) -> DecisionCreated:
-    return DecisionCreated(
-        id=row.id,
-        catalog_version=row.catalog_version,
-        engine_version=row.engine_version,
-        result_digest=row.result_digest,
-        created_at=row.created_at,
-    )
+    return DecisionCreated.model_validate(row, from_attributes=True)
 
 
 def _read(row: DecisionRecord, corrected_by: list[str]) -> DecisionRead:

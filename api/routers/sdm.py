@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import ScoringContextDep
-from api.errors import InvalidInput, NotFound
+from api.errors import NotFound
 from api.icon_array import render_icon_array
 from api.routers.score import score_one
 from api.schemas.score import ScoreRequest
 from api.schemas.sdm import OptionGrid, SummaryRequest
-from api.scoring_io import encode
+from api.scoring_io import check_chosen, encode
 from api.sdm.grid import OptionFacts, icon_figure, option_grid, short_name
 from api.sdm.summary import SummaryInput, render_summary_html, render_summary_pdf
 from api.sdm.texts import CatalogTexts
@@ -122,19 +122,6 @@ def figure_dict(figure: OutcomeFigure) -> dict[str, Any]:
     }
 
 
-def _chosen(body: SummaryRequest, result: dict[str, Any]) -> None:
-    ranked = [o["therapy_id"] for o in result["ranked"]]
-    if body.chosen_therapy_id is not None and body.chosen_therapy_id not in ranked:
-        raise InvalidInput(
-            f"chosen_therapy_id must be one of the options ranked for this request "
-            f"({', '.join(ranked) or 'none'}); got {body.chosen_therapy_id!r}.",
-            errors=[
-                {"path": "body/chosen_therapy_id", "message": "not a ranked option", "type": "enum"}
-            ],
-            ranked=ranked,
-        )
-
-
 @router.post(
     "/summary",
     operation_id="summary",
@@ -157,7 +144,8 @@ def summary_response(
 ) -> Response:
     """The summary as HTML or PDF (also posted as a form by the clinic page, api/routers/clinic)."""
     result = score_one(body, snapshot)
-    _chosen(body, result)
+    if body.chosen_therapy_id is not None:
+        check_chosen(body.chosen_therapy_id, result)
     options = options_of(result, texts)
     grid = option_grid(result, options, region=body.preferences.region)
     condition_id = result["condition"]["id"]

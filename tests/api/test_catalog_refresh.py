@@ -73,6 +73,8 @@ def test_a_write_is_scored_after_the_background_refresh(
         headers={"X-API-Key": curator_key},
     )
     assert created.status_code == 201, created.text
+    assert created.json()["id"] == "refresh-one"
+    assert created.json()["revision"] == 1
     _until(lambda: _version(refreshing) == before + 1)
 
 

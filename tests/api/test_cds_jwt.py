@@ -131,6 +131,25 @@ def call(client: TestClient, bearer: str | None) -> Any:
     return client.post(SERVICE, json=body(), headers=headers)
 
 
+def assert_accepted(response: Any) -> None:
+    """The call got through to the service: its CDS Hooks answer (no card for this patient,
+    whose bundle names no condition), not an error."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"cards": []}
+
+
+def assert_refused(response: Any) -> None:
+    """A 401 problem that names the JWT and challenges for a bearer token."""
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/unauthorized")
+    assert problem["title"] == "Unauthorized"
+    assert problem["detail"] == "The CDS Hooks JWT is missing or not valid."
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
 def _unsigned(**claims: Any) -> str:
     import base64
 
@@ -143,9 +162,7 @@ def _unsigned(**claims: Any) -> str:
 
 
 def test_good_es384_token_is_accepted(secure_client: TestClient) -> None:
-    response = call(secure_client, token())
-    assert response.status_code == 200
-    assert response.json() == {"cards": []}
+    assert_accepted(call(secure_client, token()))
 
 
 def test_good_rs384_token_with_extra_claims_is_accepted(secure_client: TestClient) -> None:
@@ -153,18 +170,18 @@ def test_good_rs384_token_with_extra_claims_is_accepted(secure_client: TestClien
     bearer = token(
         key=RSA_KEY, alg="RS384", kid="rsa-1", sub="ehr-client", nbf=now - 300, tenant="t-1"
     )
-    assert call(secure_client, bearer).status_code == 200
+    assert_accepted(call(secure_client, bearer))
 
 
 def test_discovery_url_as_audience_of_a_service_call_is_refused(
     secure_client: TestClient,
 ) -> None:
     """CDS Hooks 2.0.1: `aud` MUST be the URL of the service invoked, not the discovery URL."""
-    assert call(secure_client, token(aud=AUDIENCE)).status_code == 401
+    assert_refused(call(secure_client, token(aud=AUDIENCE)))
 
 
 def test_another_services_url_as_audience_is_refused(secure_client: TestClient) -> None:
-    assert call(secure_client, token(aud=AUDIENCE + "/tada-ig-order-sign")).status_code == 401
+    assert_refused(call(secure_client, token(aud=AUDIENCE + "/tada-ig-order-sign")))
 
 
 def test_audience_configured_per_issuer(database_url: str, jwks: JwksServer) -> None:
@@ -182,12 +199,12 @@ def test_audience_configured_per_issuer(database_url: str, jwks: JwksServer) -> 
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         by_hand = "https://proxy.example.org/tada/cds-services/tada-patient-view"
-        assert call(client, token(aud=by_hand)).status_code == 200
-        assert call(client, token()).status_code == 401
+        assert_accepted(call(client, token(aud=by_hand)))
+        assert_refused(call(client, token()))
 
 
 def test_allow_listed_jku_is_accepted(secure_client: TestClient, jwks: JwksServer) -> None:
-    assert call(secure_client, token(headers={"jku": jwks.url})).status_code == 200
+    assert_accepted(call(secure_client, token(headers={"jku": jwks.url})))
 
 
 def test_an_allow_listed_jku_of_another_issuer_cannot_sign_for_this_one(
@@ -210,8 +227,7 @@ def test_an_allow_listed_jku_of_another_issuer_cannot_sign_for_this_one(
         )
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             forged = token(key=OTHER_EC_KEY, kid="b-1", headers={"jku": other.url})
-            response = call(client, forged)
-            assert response.status_code == 401
+            assert_refused(call(client, forged))
             assert other.hits == 0, "the other issuer's key set must not even be fetched"
             genuine = token(
                 key=OTHER_EC_KEY,
@@ -219,7 +235,7 @@ def test_an_allow_listed_jku_of_another_issuer_cannot_sign_for_this_one(
                 iss="https://ehr-b.example.org",
                 headers={"jku": other.url},
             )
-            assert call(client, genuine).status_code == 200
+            assert_accepted(call(client, genuine))
     finally:
         other.close()
 
@@ -294,17 +310,13 @@ def test_bad_tokens_are_401_problems(secure_client: TestClient, case: str) -> No
         bearers[case] = token(kid="rsa-1")
     elif case == "lifetime_over_an_hour":
         bearers[case] = token(exp=now + 7200)
-    response = call(secure_client, bearers[case])
-    assert response.status_code == 401
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["detail"] == "The CDS Hooks JWT is missing or not valid."
-    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert_refused(call(secure_client, bearers[case]))
 
 
 def test_reused_jti_is_refused(secure_client: TestClient) -> None:
     bearer = token()
-    assert call(secure_client, bearer).status_code == 200
-    assert call(secure_client, bearer).status_code == 401
+    assert_accepted(call(secure_client, bearer))
+    assert_refused(call(secure_client, bearer))
 
 
 def test_unknown_kid_refetches_the_jwks_once(
@@ -312,30 +324,38 @@ def test_unknown_kid_refetches_the_jwks_once(
 ) -> None:
     monkeypatch.setattr("api.cds.jwt.JWKS_MIN_REFETCH_SECONDS", 0)
     rotated = ec.generate_private_key(ec.SECP384R1())
-    assert call(secure_client, token()).status_code == 200
+    assert_accepted(call(secure_client, token()))
     before = jwks.hits
     jwks.keys.append(_jwk(rotated, "ec-2", "ES384"))
     try:
-        assert call(secure_client, token(key=rotated, kid="ec-2")).status_code == 200
+        assert_accepted(call(secure_client, token(key=rotated, kid="ec-2")))
         assert jwks.hits == before + 1
-        assert call(secure_client, token()).status_code == 200
+        assert_accepted(call(secure_client, token()))
         assert jwks.hits == before + 1  # cached
     finally:
         jwks.keys.pop()
 
 
-def test_feedback_needs_the_jwt_too(secure_client: TestClient) -> None:
+def test_feedback_needs_the_jwt_too(secure_client: TestClient, curator_key: str) -> None:
+    card = str(uuid.uuid4())
     feedback = {
         "feedback": [
-            {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
+            {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
         ]
     }
-    assert secure_client.post(f"{SERVICE}/feedback", json=feedback).status_code == 401
+    assert_refused(secure_client.post(f"{SERVICE}/feedback", json=feedback))
     bearer = token(aud=AUDIENCE + "/tada-patient-view/feedback")
     response = secure_client.post(
         f"{SERVICE}/feedback", json=feedback, headers={"Authorization": f"Bearer {bearer}"}
     )
     assert response.status_code == 200
+    assert response.content == b""
+    stored = secure_client.get(
+        f"{SERVICE}/feedback?card={card}", headers={"X-API-Key": curator_key}
+    ).json()
+    assert stored["total"] == 1  # the refused call stored nothing
+    assert stored["items"][0]["outcome"] == "overridden"
+    assert stored["items"][0]["issuer"] == ISSUER
 
 
 def test_tokens_are_never_logged(
@@ -354,7 +374,7 @@ def test_dev_mode_skips_verification_loudly(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="tada.cds.jwt")
-    assert call(client, None).status_code == 200
+    assert_accepted(call(client, None))
     assert "DISABLED" in caplog.text
 
 
@@ -384,12 +404,10 @@ def test_replay_is_refused_by_another_replica(
         bearer = token()
         headers = {"Authorization": f"Bearer {bearer}"}
         url = SERVICE
-        assert httpx.post(first.url + url, json=body(), headers=headers).status_code == 200
-        replayed = httpx.post(second.url + url, json=body(), headers=headers)
-        assert replayed.status_code == 401
-        assert replayed.headers["content-type"].startswith("application/problem+json")
+        assert_accepted(httpx.post(first.url + url, json=body(), headers=headers))
+        assert_refused(httpx.post(second.url + url, json=body(), headers=headers))
         fresh = {"Authorization": f"Bearer {token()}"}
-        assert httpx.post(second.url + url, json=body(), headers=fresh).status_code == 200
+        assert_accepted(httpx.post(second.url + url, json=body(), headers=fresh))
 
 
 def test_replay_store_unavailable_is_503_never_accepted(
@@ -404,6 +422,9 @@ def test_replay_store_unavailable_is_503_never_accepted(
     response = call(secure_client, token())
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["title"] == "Service unavailable"
+    assert "cannot check this token against replays" in response.json()["detail"]
+    assert response.headers["retry-after"] == "1"
 
 
 def test_an_expired_tokens_jti_row_does_not_block_forever(database_url: str) -> None:

@@ -529,40 +529,83 @@ def test_fhir_authorization_without_fhir_server_is_refused(client: TestClient) -
     assert "t" not in json.dumps(response.json().get("errors", [{}])[0].get("input", ""))
 
 
+NOT_AN_ID = "context.patientId must be a FHIR resource id."
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "detail"),
     [
-        {},
-        [],
-        {"hook": "patient-view"},
-        {"hook": "patient-view", "hookInstance": "x", "context": []},
-        {"hook": "patient-view", "hookInstance": "x", "context": {}},
-        {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "../../etc"}},
-        {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": 7}},
-        {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p"}, "prefetch": 3},
-        {
-            "hook": "patient-view",
-            "hookInstance": "x",
-            "context": {"patientId": "p"},
-            "prefetch": {"patient": [], "conditions": "Condition", "egfr": {"resourceType": 1}},
-        },
-        {
-            "hook": "patient-view",
-            "hookInstance": "x",
-            "context": {"patientId": "p"},
-            "prefetch": {"patient": None, "conditions": {"resourceType": "Bundle", "entry": 5}},
-        },
-        {
-            "hook": "patient-view",
-            "hookInstance": "x",
-            "context": {"patientId": "p"},
-            "fhirServer": "ftp://example.org",
-        },
+        ({}, 422, "body/hook: Field required"),
+        ([], 422, "body: Input should be a valid dictionary"),
+        ({"hook": "patient-view"}, 422, "body/hookInstance: Field required"),
+        (
+            {"hook": "patient-view", "hookInstance": "x", "context": []},
+            422,
+            "body/context: Input should be a valid dictionary",
+        ),
+        ({"hook": "patient-view", "hookInstance": "x", "context": {}}, 400, NOT_AN_ID),
+        (
+            {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "../../etc"}},
+            400,
+            NOT_AN_ID,
+        ),
+        (
+            {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": 7}},
+            400,
+            NOT_AN_ID,
+        ),
+        (
+            {
+                "hook": "patient-view",
+                "hookInstance": "x",
+                "context": {"patientId": "p"},
+                "prefetch": 3,
+            },
+            422,
+            "body/prefetch: Input should be a valid dictionary",
+        ),
+        # Prefetch entries of the wrong shape are not read: an answer with no card, not an error.
+        (
+            {
+                "hook": "patient-view",
+                "hookInstance": "x",
+                "context": {"patientId": "p"},
+                "prefetch": {"patient": [], "conditions": "Condition", "egfr": {"resourceType": 1}},
+            },
+            200,
+            None,
+        ),
+        (
+            {
+                "hook": "patient-view",
+                "hookInstance": "x",
+                "context": {"patientId": "p"},
+                "prefetch": {"patient": None, "conditions": {"resourceType": "Bundle", "entry": 5}},
+            },
+            200,
+            None,
+        ),
+        (
+            {
+                "hook": "patient-view",
+                "hookInstance": "x",
+                "context": {"patientId": "p"},
+                "fhirServer": "ftp://example.org",
+            },
+            400,
+            "fhirServer must be an https URL",
+        ),
     ],
 )
-def test_odd_bodies_never_500(client: TestClient, body: Any) -> None:
+def test_odd_bodies_never_500(
+    client: TestClient, body: Any, status: int, detail: str | None
+) -> None:
     response = client.post(PATIENT_VIEW, json=body)
-    assert response.status_code in {200, 400, 412, 422}, response.text
+    if detail is None:
+        assert response.status_code == status, response.text
+        assert response.json() == {"cards": []}
+    else:
+        assert_problem(response, status, detail)
 
 
 @pytest.mark.parametrize(
@@ -575,7 +618,9 @@ def test_odd_draft_orders_never_500(
     body = draft_order_body("order-sign", templates, "tada-ig-order-sign")
     body["context"]["draftOrders"] = drafts
     response = client.post(ORDER_SIGN, json=body)
-    assert response.status_code in {200, 400}, response.text
+    problem = assert_problem(response, 400, "context.draftOrders must be a FHIR Bundle")
+    assert problem["title"] == "Bad CDS Hooks request"
+    assert problem["type"].endswith("/bad-cds-request")
 
 
 # --------------------------------------------------------------------------------------------
@@ -639,4 +684,6 @@ def test_invalid_feedback_is_422(client: TestClient, item: dict[str, Any]) -> No
 
 def test_feedback_for_an_unknown_service_is_404(client: TestClient) -> None:
     body = feedback("c", outcome="overridden")
-    assert client.post("/cds-services/nope/feedback", json=body).status_code == 404
+    response = client.post("/cds-services/nope/feedback", json=body)
+    problem = assert_problem(response, 404, "nope")
+    assert problem["type"].endswith("/not-found")

@@ -4,6 +4,7 @@ and a write based on a stale read is refused with 412, never silently applied.""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -65,11 +66,15 @@ def test_concurrent_edits_from_one_read_keep_one_and_refuse_the_rest(
     etag = client.get("/v1/conditions/cidp").headers["etag"]
     headers = {"X-API-Key": curator_key, "If-Match": etag}
 
-    def edit(n: int) -> int:
-        return client.patch(
-            "/v1/conditions/cidp", json={"summary": f"edit {n}"}, headers=headers
-        ).status_code
+    def edit(n: int) -> Any:
+        return client.patch("/v1/conditions/cidp", json={"summary": f"edit {n}"}, headers=headers)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(edit, range(8)))
-    assert sorted(statuses) == [200] + [412] * 7
+        responses = list(pool.map(edit, range(8)))
+    assert sorted(r.status_code for r in responses) == [200] + [412] * 7
+    kept = next(r for r in responses if r.status_code == 200).json()
+    for refused in (r for r in responses if r.status_code == 412):
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["type"].endswith("/precondition-failed")
+        assert "reload it and apply your change again" in refused.json()["detail"]
+    assert client.get("/v1/conditions/cidp").json()["summary"] == kept["summary"]

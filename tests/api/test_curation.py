@@ -222,6 +222,17 @@ def test_duplicate_indication_is_a_conflict(client: TestClient, curator_key: str
     assert "update it instead" in response.json()["detail"]
 
 
+def test_a_cited_source_cannot_be_deleted(client: TestClient, curator_key: str) -> None:
+    headers = {"X-API-Key": curator_key, "If-Match": '"1"'}
+    before = version(client)
+    response = client.delete("/v1/sources/article-ivig-2024", headers=headers)
+    body = assert_problem(response, 409, "'article-ivig-2024' is still cited by", "conditions cidp")
+    assert body["type"].endswith("/conflict")
+    assert body["title"] == "Conflict"
+    assert version(client) == before
+    assert "article-ivig-2024" in {s["id"] for s in client.get("/v1/sources").json()["items"]}
+
+
 def test_delete_a_condition_removes_its_indications(client: TestClient, curator_key: str) -> None:
     headers = {"X-API-Key": curator_key}
     etag = _etag(client, "/v1/conditions/gbs")

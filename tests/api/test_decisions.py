@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
+from support.problems import assert_problem
 
 from api.settings import Settings
 from db.models import DecisionAccess, DecisionRecord
@@ -248,12 +249,20 @@ def test_reading_and_replaying_need_the_clinician_permission(
     created = _decide(client, clinician_key, external_ref="visit-1").json()
     key = request.getfixturevalue(f"{role}_key") if role else None
     headers = _headers(key) if key else {}
-    for response in (
-        client.get(f"/v1/decisions/{created['id']}", headers=headers),
-        client.get("/v1/decisions", params={"external_ref": "visit-1"}, headers=headers),
-        client.post(f"/v1/decisions/{created['id']}/replay", headers=headers),
-    ):
-        assert response.status_code == status, response.text
+    read = client.get(f"/v1/decisions/{created['id']}", headers=headers)
+    listed = client.get("/v1/decisions", params={"external_ref": "visit-1"}, headers=headers)
+    replayed = client.post(f"/v1/decisions/{created['id']}/replay", headers=headers)
+    if status != 200:
+        for response in (read, listed, replayed):
+            problem = assert_problem(response, status)
+            assert problem["title"] == ("Unauthorized" if status == 401 else "Forbidden")
+        return
+    assert read.status_code == listed.status_code == replayed.status_code == 200
+    assert read.json()["id"] == created["id"]
+    assert read.json()["result_digest"] == created["result_digest"]
+    assert [d["id"] for d in listed.json()["items"]] == [created["id"]]
+    assert replayed.json()["identical"] is True
+    assert replayed.json()["result_digest"] == created["result_digest"]
 
 
 def test_external_ref_is_stored_only_as_an_hmac_and_finds_the_records(

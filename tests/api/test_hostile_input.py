@@ -90,8 +90,11 @@ def test_a_cost_too_large_to_score_is_refused(client: TestClient, curator_key: s
         },
         headers={"X-API-Key": curator_key},
     )
-    _problem(response, 422)
-    assert client.post("/v1/score", json={"condition": "cidp"}).status_code == 200
+    assert "amount" in _problem(response, 422)["detail"]
+    scored = client.post("/v1/score", json={"condition": "cidp", "preferences": {"region": "GB"}})
+    assert scored.status_code == 200, scored.text
+    assert scored.json()["condition"]["id"] == "cidp"
+    assert scored.json()["ranked"]
 
 
 def test_if_match_with_a_non_ascii_digit_is_422(client: TestClient, curator_key: str) -> None:
@@ -182,18 +185,21 @@ def test_deleting_a_therapy_keeps_its_indications_in_the_audit_log(
 def test_a_burst_of_unkeyed_writes_does_not_block_the_service(client: TestClient) -> None:
     """Was a 30 s stall and 500s: each write held a pooled connection (and SQLite's write
     lock) while the key check waited for a second one."""
-    statuses: list[int] = []
+    problems: list[dict[str, Any]] = []
 
     def write() -> None:
         response = client.post("/v1/sources", json={"id": "x", "citation": "y"})
-        statuses.append(response.status_code)
+        problems.append(_problem(response, 401))
 
     threads = [threading.Thread(target=write) for _ in range(24)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert statuses == [401] * 24
+    assert len(problems) == 24
+    assert {(p["type"], p["title"]) for p in problems} == {
+        ("https://tada.example.org/problems/unauthorized", "Unauthorized")
+    }
 
 
 @pytest.mark.parametrize(
@@ -211,15 +217,19 @@ def test_a_nul_in_the_url_is_400_on_every_database(client: TestClient, path: str
 
 
 def test_a_nul_in_a_stored_text_never_gives_a_500(client: TestClient, curator_key: str) -> None:
-    """PostgreSQL refuses NUL in text (422); SQLite stores it. Neither is a 500."""
+    """PostgreSQL cannot hold a NUL in text and SQLite would: both refuse it the same way, by
+    the record's storability check (`db.storable`), with the field's path."""
     response = client.post(
         "/v1/sources",
         json={"id": "nul-test", "citation": "a\u0000b"},
         headers={"X-API-Key": curator_key},
     )
-    assert response.status_code in (201, 422), response.text
-    if response.status_code == 422:
-        _problem(response, 422)
+    problem = _problem(response, 422)
+    assert "citation: must not contain a NUL character" in problem["detail"]
+    assert problem["errors"] == [
+        {"path": "citation", "message": "must not contain a NUL character", "type": "nul_character"}
+    ]
+    assert "nul-test" not in {s["id"] for s in client.get("/v1/sources").json()["items"]}
 
 
 def test_an_unexpected_error_is_a_problem_with_the_request_id() -> None:

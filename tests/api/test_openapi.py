@@ -104,4 +104,8 @@ def test_elicitation_strength_is_strict(client: TestClient, strength: Any) -> No
 
 def test_whole_numbers_still_count_as_numbers(client: TestClient) -> None:
     body = {"condition": "cidp", "patient": {"age_years": 52}, "weights": {"efficacy": 5}}
-    assert client.post("/v1/score", json=body).status_code == 200
+    response = client.post("/v1/score", json=body)
+    assert response.status_code == 200, response.text
+    # 5 of 10 for efficacy, the others at their default 5: equal normalised weights.
+    assert response.json()["weights"]["efficacy"] == pytest.approx(1 / 6, abs=1e-6)
+    assert response.json()["ranked"]

@@ -18,7 +18,7 @@ from db.catalog_file import (
     RiskRuleEntry,
     SourceEntry,
 )
-from db.models import AuditEntry, Availability, Cost, Indication, RiskRule
+from db.models import AuditEntry, Availability, Cost, Indication, RiskRule, Source
 from db.session import WRITE_OPTIONS, make_engine, make_session_factory
 from db.versioning import current_version
 
@@ -209,3 +209,65 @@ def test_deleting_a_therapy_keeps_its_indications_in_the_audit(session: Session)
     assert audit.before is not None
     assert {i["condition"] for i in audit.before["cascaded"]["indications"]}
     assert audit.before["risk_rules"] is not None
+
+
+def _new_source(session: Session, source_id: str) -> None:
+    entry = SourceEntry(id=source_id, citation="A source made by the tests", kind="other")
+    curation.create(session, curation.SOURCE, actor="t", entry=entry)
+
+
+def test_a_cited_source_is_not_deleted(session: Session) -> None:
+    version = current_version(session)
+    with pytest.raises(curation.RecordInUse, match="source 'article-ivig-2024' is still cited by"):
+        curation.delete(
+            session, curation.SOURCE, actor="t", record_id=SOURCE, expected_revision=None
+        )
+    assert current_version(session) == version
+    assert session.get(Source, SOURCE) is not None
+
+
+def test_a_source_named_only_in_json_is_still_cited(session: Session) -> None:
+    # A place's and a cited absence's source live in JSON columns, which no foreign key guards.
+    _new_source(session, "only-in-json")
+    absence = {"what": "cost", "region": "FR", "note": "None found.", "source": "only-in-json"}
+    therapy = curation.THERAPY.to_entry(curation.THERAPY.get(session, "scig"))
+    absences = [a.model_dump(mode="json", exclude_none=True) for a in therapy.absences]
+    curation.update(
+        session,
+        curation.THERAPY,
+        actor="t",
+        record_id="scig",
+        changes={"absences": [*absences, absence]},
+        expected_revision=None,
+    )
+    indication = session.scalars(select(Indication).where(Indication.therapy_id == "hsct")).first()
+    assert indication is not None
+    curation.update(
+        session,
+        curation.INDICATION,
+        actor="t",
+        record_id=indication.id,
+        changes={"place": {"requires": "none", "source": "only-in-json"}},
+        expected_revision=None,
+    )
+    with pytest.raises(curation.RecordInUse) as refused:
+        curation.delete(
+            session, curation.SOURCE, actor="t", record_id="only-in-json", expected_revision=None
+        )
+    assert "therapies scig (a cited absence)" in str(refused.value)
+    assert f"indications {indication.id} (its place)" in str(refused.value)
+
+
+def test_an_uncited_source_is_deleted_and_audited(session: Session) -> None:
+    _new_source(session, "cited-by-none")
+    version = current_version(session)
+    curation.delete(
+        session, curation.SOURCE, actor="t", record_id="cited-by-none", expected_revision=1
+    )
+    assert session.get(Source, "cited-by-none") is None
+    assert current_version(session) == version + 1
+    audit = _last_audit(session)
+    assert (audit.action, audit.entity, audit.entity_id) == ("delete", "source", "cited-by-none")
+    assert audit.after is None
+    assert audit.before is not None
+    assert audit.before["citation"] == "A source made by the tests"
