@@ -26,7 +26,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, create_engine, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    create_engine,
+    func,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -40,6 +51,9 @@ THERAPY, INDICATION, CONDITION, SOURCE = "therapy", "indication", "condition", "
 RISK_FACTORS, OBSERVATION_CODES, SCALES = "risk_factors", "observation_codes", "scales"
 _TOUCHED = "tada_release_touched"
 _ENTRY = models.ReleaseEntry
+_ENTRY_TABLE: Table = models.ReleaseEntry.__table__  # type: ignore[assignment]
+_RELEASE_TABLE: Table = models.CatalogRelease.__table__  # type: ignore[assignment]
+_BLOB_TABLE: Table = models.CatalogBlob.__table__  # type: ignore[assignment]
 
 
 class ReleaseNotRecorded(LookupError):
@@ -240,44 +254,67 @@ def record_release(session: Session, *, version: int, whole_catalog: bool) -> in
     Returns the number of entities whose content changed. `whole_catalog` after a full load
     (its bulk deletes are invisible to the flush listener); the first release ever recorded is
     also a whole one, so a database migrated with a catalog already in it starts a baseline.
+
+    A curator write's share is a handful of statements: re-read the entities it touched, look
+    up their latest digests (which also shows a baseline exists), insert what changed. The rows
+    are written with plain inserts, not through the ORM's unit of work (see 0007).
     """
     session.flush()
     touched: set[EntityKey] = session.info.pop(_TOUCHED, set())
-    has_baseline = session.scalar(select(models.CatalogRelease.version).limit(1)) is not None
+    previous = {} if whole_catalog else _latest_digests(session, touched)
+    # An entity with an entry proves a baseline exists; only a write of nothing but new
+    # entities (or of nothing) has to ask.
+    has_baseline = bool(previous) or _has_baseline(session)
     if whole_catalog or not has_baseline:
         current = split_catalog(catalog_io.export_catalog(session))
         previous = _manifest_at(session, version - 1) if has_baseline else {}
         keys: Iterable[EntityKey] = sorted(set(current) | set(previous))
     else:
         current = {key: _current_entity(session, key) for key in touched}
-        previous = _latest_digests(session, touched)
         keys = sorted(touched)
-    changed = 0
-    known_blobs: set[str] = set()
+    blobs: dict[str, str] = {}
+    entries: list[dict[str, Any]] = []
     for key in keys:
         body = current.get(key)
         text = canonical(body) if body is not None else None
         digest = digest_of(text) if text is not None else None
         if previous.get(key) == digest:
             continue
-        if text is not None and digest is not None and digest not in known_blobs:
-            if session.get(models.CatalogBlob, digest) is None:
-                session.add(models.CatalogBlob(digest=digest, body=text))
-            known_blobs.add(digest)
-        session.add(
-            models.ReleaseEntry(kind=key[0], entity_id=key[1], version=version, digest=digest)
+        if text is not None and digest is not None:
+            blobs[digest] = text
+        entries.append({"kind": key[0], "entity_id": key[1], "version": version, "digest": digest})
+    _insert_new_blobs(session, blobs)
+    if entries:
+        session.execute(insert(_ENTRY_TABLE), entries)
+    session.execute(
+        insert(_RELEASE_TABLE).values(
+            version=version, changed=len(entries), recorded_at=datetime.now(UTC)
         )
-        changed += 1
-    session.add(
-        models.CatalogRelease(version=version, changed=changed, recorded_at=datetime.now(UTC))
     )
-    session.flush()
-    return changed
+    return len(entries)
+
+
+def _has_baseline(session: Session) -> bool:
+    return session.scalar(select(models.CatalogRelease.version).limit(1)) is not None
+
+
+def _insert_new_blobs(session: Session, blobs: dict[str, str]) -> None:
+    """Store content not stored yet: one insert that skips digests already present (equal
+    content is stored once), instead of a look-up per digest."""
+    if not blobs:
+        return
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{"digest": digest, "body": body} for digest, body in blobs.items()]
+    for chunk in _chunks(rows, 500):
+        session.execute(
+            insert_into(_BLOB_TABLE).on_conflict_do_nothing(index_elements=["digest"]), chunk
+        )
 
 
 def ensure_baseline(session: Session) -> None:
     """Record the current version as a whole release if no release was ever recorded."""
-    if session.scalar(select(models.CatalogRelease.version).limit(1)) is not None:
+    if _has_baseline(session):
         return
     version = session.scalar(select(func.max(models.CatalogVersion.version)))
     if version is not None:
@@ -285,16 +322,29 @@ def ensure_baseline(session: Session) -> None:
 
 
 def _latest_digests(session: Session, keys: set[EntityKey]) -> dict[EntityKey, str | None]:
+    """Each entity's latest digest (absent if it never had an entry).
+
+    One primary-key look-up per entity: `version` is the entity's own maximum, so the cost
+    stays the same however many times the entity was written before.
+    """
     found: dict[EntityKey, str | None] = {}
     for chunk in _chunks(sorted(keys), 200):
         rows = session.execute(
-            select(_ENTRY.kind, _ENTRY.entity_id, _ENTRY.digest)
-            .where(_keys_match(chunk))
-            .order_by(_ENTRY.version)
+            select(_ENTRY.kind, _ENTRY.entity_id, _ENTRY.digest).where(
+                or_(*(_latest_entry_of(kind, entity) for kind, entity in chunk))
+            )
         )
-        for kind, entity_id, digest in rows:
-            found[(kind, entity_id)] = digest  # ascending versions: the last one wins
+        found.update({(kind, entity_id): digest for kind, entity_id, digest in rows})
     return found
+
+
+def _latest_entry_of(kind: str, entity_id: str) -> ColumnElement[bool]:
+    latest = (
+        select(func.max(_ENTRY.version))
+        .where(_ENTRY.kind == kind, _ENTRY.entity_id == entity_id)
+        .scalar_subquery()
+    )
+    return and_(_ENTRY.kind == kind, _ENTRY.entity_id == entity_id, _ENTRY.version == latest)
 
 
 def _keys_match(keys: list[EntityKey]) -> ColumnElement[bool]:

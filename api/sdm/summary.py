@@ -111,6 +111,32 @@ def _later(result: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+# Past this many options the grid's narrow columns leave most of each row empty (MS's nine
+# first-line options took three landscape pages, now two): the options are then shown as
+# blocks, three side by side, each with every question, and an answer the same for every option
+# is said once. (Two or four side by side measured worse: a row of blocks never splits.)
+GRID_OPTIONS_AT_MOST = 6
+
+
+def _option_blocks(
+    options: list[dict[str, Any]], rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The grid by option: answers shared by every option, then one block per option."""
+    shared = [
+        row for row in rows if len({(c["text"], tuple(c["sources"])) for c in row["cells"]}) == 1
+    ]
+    own = [row for row in rows if row not in shared]
+    blocks = [
+        {
+            **option,
+            "answers": [{"question": row["question"], **row["cells"][index]} for row in own],
+        }
+        for index, option in enumerate(options)
+    ]
+    common = [{"question": row["question"], **row["cells"][0]} for row in shared]
+    return common, blocks
+
+
 def summary_context(data: SummaryInput, *, pdf: bool) -> dict[str, Any]:
     result, grid = data.result, data.grid
     names = {o["therapy_id"]: o["name"] for o in result["ranked"]}
@@ -118,6 +144,7 @@ def summary_context(data: SummaryInput, *, pdf: bool) -> dict[str, Any]:
         {s for row in grid["rows"] for cell in row["cells"] for s in cell["sources"]}
         | ({data.condition["source"]} if data.condition else set())
     )
+    options = [{**o, "chosen": o["therapy_id"] == data.chosen_therapy_id} for o in grid["options"]]
     condition = {
         "name": result["condition"]["name"],
         "summary": brief(data.condition.get("summary") or "", 60) if data.condition else "",
@@ -132,10 +159,11 @@ def summary_context(data: SummaryInput, *, pdf: bool) -> dict[str, Any]:
         "priorities": _priorities(data.ratings),
         "chosen": names.get(data.chosen_therapy_id or ""),
         "note": data.note,
-        "options": [
-            {**o, "chosen": o["therapy_id"] == data.chosen_therapy_id} for o in grid["options"]
-        ],
+        "options": options,
         "rows": grid["rows"],
+        "blocks": _option_blocks(options, grid["rows"])
+        if len(options) > GRID_OPTIONS_AT_MOST
+        else None,
         "arrays": _arrays(data.options),
         "cautions": _cautions(result),
         "later": _later(result),

@@ -71,18 +71,24 @@ def test_typical_summaries_fit_two_pages(client: TestClient, condition: str) -> 
     assert pages <= 2
 
 
-def test_a_long_list_of_options_is_summarised_whole(client: TestClient) -> None:
+def test_a_long_list_of_options_is_summarised_whole_on_two_pages(client: TestClient) -> None:
     """Long-term relapsing MS offers a dozen disease-modifying therapies at the first decision
-    point: the summary keeps every one of them (balance before brevity), over more pages."""
+    point: the summary keeps every one of them (balance before brevity), each with every
+    question, as blocks side by side instead of a grid of narrow columns."""
     request = {"condition": "ms", "patient": {"age_years": 45, "prior_treatments": []}}
     score = client.post("/v1/score", json=request).json()
     assert len(score["ranked"]) > 6
     response = client.post("/v1/summary", json=request, headers={"Accept": "application/pdf"})
     assert response.status_code == 200, response.text
-    _, text = _text(response.content)
+    pages, text = _text(response.content)
+    assert pages <= 2
     flat = " ".join(text.split())
     for option in score["ranked"]:
         assert " ".join(option["name"].split()) in flat
+    html = client.post("/v1/summary", json=request).text
+    assert html.count('class="option-name"') == len(score["ranked"])
+    for question in ("What is it?", "What does it cost where I live?"):
+        assert question in html
 
 
 def test_a_choice_outside_the_ranked_options_is_a_422_naming_them(client: TestClient) -> None:

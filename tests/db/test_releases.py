@@ -86,6 +86,34 @@ def test_a_supply_change_stores_one_entry_and_old_versions_still_rebuild(session
     assert catalog_at(session, version) == export_catalog(session)
 
 
+def test_a_change_undone_is_recorded_against_the_latest_entry_not_an_older_one(
+    session: Session,
+) -> None:
+    row = _us_ivig_availability(session)
+    seed_version, seed_status = current_version(session), row.status
+    blobs_before = session.scalar(select(func.count()).select_from(CatalogBlob)) or 0
+    other = "shortage" if seed_status != "shortage" else "constrained"
+    for status in (other, seed_status, other):
+        curation.update(
+            session,
+            curation.AVAILABILITY,
+            actor="test",
+            record_id=row.id,
+            changes={"status": status},
+            expected_revision=None,
+        )
+        assert [(k, e) for k, e, _ in _entries_at(session, current_version(session))] == [
+            ("therapy", "ivig")
+        ]
+    first, undone, redone = (_entries_at(session, seed_version + n)[0][2] for n in (1, 2, 3))
+    assert undone != first
+    assert redone == first
+    # Undone is the seed's content again: stored once, so one new blob in all.
+    assert session.scalar(select(func.count()).select_from(CatalogBlob)) == blobs_before + 1
+    assert catalog_at(session, seed_version + 2) == catalog_at(session, seed_version)
+    assert catalog_at(session, seed_version + 3) == export_catalog(session)
+
+
 def test_deleting_a_rule_then_restoring_it_reuses_the_stored_content(session: Session) -> None:
     rule = session.scalars(select(RiskRule).where(RiskRule.therapy_id == "ivig")).first()
     assert rule is not None
