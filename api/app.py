@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.catalog_cache import CatalogCache
@@ -19,7 +18,12 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.fhir.codes import app_code_cache
 from api.fhir.intake import set_verdict_cache_size
-from api.middleware import BodyLimitMiddleware, RejectNulMiddleware, RequestLogMiddleware
+from api.middleware import (
+    BodyLimitMiddleware,
+    CorsMiddleware,
+    RejectNulMiddleware,
+    RequestLogMiddleware,
+)
 from api.openapi import install_openapi
 from api.readiness import DatabaseProbe
 from api.release_cache import ReleaseCache
@@ -125,10 +129,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     install_openapi(app)
-    # Scoring first: a request is matched against the routes in order, and walking the 40
-    # catalog and curation routes before /v1/score was a quarter of a score request's time
-    # (bench/profile_score.py). No other route matches a /v1/score path.
+    # The hot routes first: a request is matched against the routes in order, and walking the
+    # 40 catalog and curation routes before /v1/score was a quarter of a score request's time
+    # (bench/profile_score.py); before the CDS services, matching took a third of a 26-resource
+    # patient-view's time (bench/ehr.py). No other route matches a /v1/score or /cds-services
+    # path, so the order changes no answer.
     app.include_router(score.router)
+    app.include_router(cds_hooks.router)
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(curation.router)
@@ -138,7 +145,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clinic.router)
     app.mount("/clinic/static", StaticFiles(directory=clinic.STATIC_DIR), name="clinic-static")
     app.include_router(fhir_intake.router)
-    app.include_router(cds_hooks.router)
     if settings.bench_endpoints:
         app.include_router(bench.router)
     batch_limit = max(settings.max_body_bytes, settings.batch_max_cases * 2_000)
@@ -157,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # above, a 401/412/422 problem, a 500. Without them a browser client (the CDS Hooks
     # sandbox) sees a CORS error instead of the status.
     app.add_middleware(
-        CORSMiddleware,
+        CorsMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-API-Key", "If-Match"],

@@ -235,7 +235,12 @@ def _limits(settings: Settings) -> Limits:
 
 
 def needs_fetch(request: CdsRequest, spec: ServiceSpec, codes: FhirCodeLists) -> bool:
-    """Whether answering may need network I/O (a key missing, or a page still to follow)."""
+    """Whether answering may need network I/O (a key missing, or a page still to follow).
+
+    Without `fhirServer` nothing can be fetched (`gather` notes the gaps instead), so the call
+    is pure computation and needs no thread hop."""
+    if not request.fhirServer:
+        return False
     prefetch = request.prefetch or {}
     for key, template in prefetch_templates(codes, orders=spec.orders).items():
         if key not in prefetch:
