@@ -186,8 +186,8 @@ def _option_blocks(
 # pages as a grid; CIDP with history unknown, 6 options and 1,806 words, took three.
 GRID_OPTIONS_AT_MOST = 6
 FULL_WORDS_AT_MOST = 1500
-BRIEF_WORDS = 10
-BRIEF_WORDS_ALL = 130  # words per question across all options
+BRIEF_WORDS = 12
+BRIEF_WORDS_ALL = 140  # words per question across all options
 BRIEF_WORDS_LEAST = 6
 # The chance an option helps keeps its whole first sentence (the option's and the comparator's
 # natural frequencies, IPDAS), for every option alike.
@@ -195,7 +195,13 @@ BRIEF_WORDS_FOR = {"chance": 30}
 # ... which also answers "what happens with no new treatment" (the comparator's frequency), so
 # the short form leaves that question to the option grid, for every option alike.
 BRIEF_LEAVES_OUT = frozenset({"without"})
-CITATION_WORDS = 8
+CITATION_WORDS = 10
+# A case the rule does not foresee (many cautions, the longest note) may still overflow: the PDF
+# is then drawn again, first in the short form, then each time with SQUEEZE_WORDS fewer words per
+# answer, chance and citation (every option alike). Only the PDF: HTML has no pages.
+PAGES_AT_MOST = 2
+SQUEEZES = 3
+SQUEEZE_WORDS = 4
 ARRAYS_PER_ROW = {"grid": 3, "blocks": 3, "brief": 5}
 BLOCKS_PER_ROW = 3
 
@@ -223,18 +229,21 @@ def brief_words(options: int) -> int:
     return max(BRIEF_WORDS_LEAST, min(BRIEF_WORDS, BRIEF_WORDS_ALL // max(options, 1)))
 
 
-def _short(text: str, question: str, *, limit: int) -> str:
-    """An answer's short form: its first sentence, cut to `limit` words."""
-    return brief(_first_sentence(text)[0], BRIEF_WORDS_FOR.get(question, limit))
+def _short(text: str, question: str, *, limit: int, less: int) -> str:
+    """An answer's short form: its first sentence, cut to `limit` words (the chance: its own
+    limit, `less` words fewer when squeezed)."""
+    if question in BRIEF_WORDS_FOR:
+        limit = BRIEF_WORDS_FOR[question] - less
+    return brief(_first_sentence(text)[0], limit)
 
 
-def _short_citation(citation: str) -> str:
+def _short_citation(citation: str, limit: int) -> str:
     cut = citation.split()
-    return citation if len(cut) <= CITATION_WORDS else " ".join(cut[:CITATION_WORDS]) + "…"
+    return citation if len(cut) <= limit else " ".join(cut[:limit]) + "…"
 
 
 def _numbered(
-    rows: list[dict[str, Any]], numbers: dict[str, int], *, short: int | None
+    rows: list[dict[str, Any]], numbers: dict[str, int], *, short: int | None, less: int = 0
 ) -> list[Any]:
     return [
         {
@@ -242,7 +251,9 @@ def _numbered(
             "cells": [
                 {
                     **cell,
-                    "text": _short(cell["text"], row["id"], limit=short) if short else cell["text"],
+                    "text": _short(cell["text"], row["id"], limit=short, less=less)
+                    if short
+                    else cell["text"],
                     "refs": ", ".join(str(numbers[s]) for s in cell["sources"]),
                 }
                 for cell in row["cells"]
@@ -252,7 +263,8 @@ def _numbered(
     ]
 
 
-def summary_context(data: SummaryInput, *, pdf: bool) -> dict[str, Any]:
+def summary_context(data: SummaryInput, *, pdf: bool, squeeze: int = 0) -> dict[str, Any]:
+    """The template's context; `squeeze` (PDF only) asks for shorter answers than the rule's."""
     result, grid = data.result, data.grid
     names = {o["therapy_id"]: o["name"] for o in result["ranked"]}
     cited = sorted(
@@ -282,11 +294,12 @@ def summary_context(data: SummaryInput, *, pdf: bool) -> dict[str, Any]:
         + _grouped_words(later)
         + sum(_words(c) for c in citations)
     )
-    level = density(options=len(options), words=words)
+    level = "brief" if squeeze else density(options=len(options), words=words)
+    less = SQUEEZE_WORDS * max(squeeze - 1, 0)
     if level == "brief":
-        citations = [_short_citation(c) for c in citations]
-    short = brief_words(len(options)) if level == "brief" else None
-    rows = _numbered(grid["rows"], numbers, short=short)
+        citations = [_short_citation(c, CITATION_WORDS - less) for c in citations]
+    short = max(brief_words(len(options)) - less, BRIEF_WORDS_LEAST) if level == "brief" else None
+    rows = _numbered(grid["rows"], numbers, short=short, less=less)
     if level == "brief":
         rows = [row for row in rows if row["id"] not in BRIEF_LEAVES_OUT]
     return {
@@ -320,11 +333,25 @@ def render_summary_html(data: SummaryInput) -> str:
 
 
 def render_summary_pdf(data: SummaryInput) -> bytes:
+    pdf = b""
+    for squeeze in range(SQUEEZES + 1):
+        pdf = _draw_pdf(summary_context(data, pdf=True, squeeze=squeeze))
+        if _pages(pdf) <= PAGES_AT_MOST:
+            break
+    return pdf
+
+
+def _pages(pdf: bytes) -> int:
+    # reportlab writes every page as its own object, never in an object stream.
+    return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
+
+
+def _draw_pdf(context: dict[str, Any]) -> bytes:
     from reportlab import rl_config
     from xhtml2pdf import pisa
 
     rl_config.invariant = True  # no creation time or random document id: the same bytes
-    html = environment().get_template("summary.html.j2").render(summary_context(data, pdf=True))
+    html = environment().get_template("summary.html.j2").render(context)
     out = io.BytesIO()
     # capacity=-1: buffers stay in memory. Past its default 100 kB xhtml2pdf spools to a temp
     # file it never closes (a ResourceWarning per summary with several icon arrays).

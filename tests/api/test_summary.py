@@ -112,6 +112,20 @@ def test_a_long_list_of_options_gets_the_same_short_answers_for_every_option(
     assert max(sizes) <= 10
 
 
+def test_a_long_note_on_the_longest_list_still_prints_on_two_pages(client: TestClient) -> None:
+    """What the rule does not foresee (here the longest note allowed on 16 options) is drawn
+    again with shorter answers until it fits: the PDF never grows past two pages."""
+    request = {"condition": "mg", "patient": {"age_years": 45}}
+    note = ("We talked about each option, the travel to the infusion centre and work. " * 30)[:2000]
+    body = {**request, "note": note}
+    response = client.post("/v1/summary", json=body, headers={"Accept": "application/pdf"})
+    assert response.status_code == 200, response.text
+    pages, text = _text(response.content)
+    assert pages <= 2
+    for option in client.post("/v1/score", json=request).json()["ranked"]:
+        assert " ".join(option["name"].split()) in text
+
+
 def test_a_choice_outside_the_ranked_options_is_a_422_naming_them(client: TestClient) -> None:
     ranked = [o["therapy_id"] for o in client.post("/v1/score", json=REQUEST).json()["ranked"]]
     response = client.post("/v1/summary", json={**REQUEST, "chosen_therapy_id": "ocrelizumab"})
