@@ -41,6 +41,8 @@ BASIS_WORDS = {
     "per_session": "a session",
     "per_course": "a course",
     "one_off": "once",
+    "per_gram": "per gram of the dose",
+    "per_mg": "per milligram of the dose",
 }
 
 
@@ -230,6 +232,14 @@ def _effects(option: OptionFacts, *, serious: bool) -> Cell:
     return Cell(brief(text), _unique(e["source"] for e in effects[:3]))
 
 
+def _money(amount: float) -> str:
+    """Whole units from 100 up; below that two decimals at most, so that a price per milligram
+    of 0.45 does not read as "About 0"."""
+    if amount >= 100:
+        return f"{amount:,.0f}"
+    return f"{amount:,.2f}".rstrip("0").rstrip(".")
+
+
 def _cost(option: OptionFacts, *, region: str, condition_id: str) -> Cell:
     costs = [c for c in option.therapy.get("costs", []) if c["region"] == region]
     specific = [c for c in costs if c.get("condition") == condition_id]
@@ -238,9 +248,12 @@ def _cost(option: OptionFacts, *, region: str, condition_id: str) -> Cell:
     if not candidates:
         return Cell(f"No cost figure for {region} in the catalog.", ())
     chosen = candidates[0]
-    basis = BASIS_WORDS.get(chosen["basis"], chosen["basis"])
+    if not chosen["amount"]:
+        text = f"No cost for the treatment itself ({chosen['year']} figure)."
+        return Cell(text, (chosen["source"],))
+    basis = BASIS_WORDS[chosen["basis"]]
     text = (
-        f"About {chosen['amount']:,.0f} {chosen['currency']} {basis} "
+        f"About {_money(chosen['amount'])} {chosen['currency']} {basis} "
         f"({chosen['year']} figure, before any insurance or funding)."
     )
     return Cell(text, (chosen["source"],))

@@ -12,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.schemas.sdm import OptionGrid
-from api.sdm.grid import QUESTIONS, brief
+from api.sdm.grid import BASIS_WORDS, QUESTIONS, _money, brief
 from db.catalog_file import SEED_CATALOG, load_catalog_file
+from scoring.model import CostBasis
 
 CONDITIONS = [
     "pi",
@@ -158,3 +159,27 @@ def test_a_catalog_without_a_recorded_release_still_gets_its_grid(
     response = client.post("/v1/option-grid", json=_request("cidp"))
     assert response.status_code == 200, response.text
     assert response.json()["rows"][0]["cells"][0]["sources"]
+
+
+def test_every_cost_basis_reads_in_words() -> None:
+    """A basis added to the model without words would otherwise print as `per_gram`."""
+    assert set(BASIS_WORDS) == {basis.value for basis in CostBasis}
+    assert all("_" not in words for words in BASIS_WORDS.values())
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_cost_cells_say_the_basis_and_the_amount_in_words(
+    client: TestClient, condition: str
+) -> None:
+    grid = client.post("/v1/option-grid", json=_request(condition)).json()
+    cost_row = next(r for r in grid["rows"] if "cost" in r["question"].lower())
+    for cell in cost_row["cells"]:
+        assert not re.search(r"\bper_|one_off\b", cell["text"]), cell["text"]
+        assert "About 0 " not in cell["text"], cell["text"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"), [(151, "151"), (19026.4, "19,026"), (0.45, "0.45"), (12.5, "12.5")]
+)
+def test_money_keeps_small_prices_readable(amount: float, words: str) -> None:
+    assert _money(amount) == words
