@@ -180,6 +180,8 @@ class _Prepared:
     scalar_rules: tuple[CompiledRule, ...]
     factor_rules: tuple[CompiledRule, ...]
     factors: frozenset[str]
+    # Each of `factor_rules` with its risk factor, read once here rather than per case.
+    factor_pairs: tuple[tuple[str, CompiledRule], ...]
     place: _Place
     applicability: tuple[Reason, ...]  # no_indication / an excluded status
     unavailable: tuple[Reason, ...]  # unavailable_in_region
@@ -499,6 +501,7 @@ def _prepare(
         scalar_rules=tuple(r for r in rules if r not in factor_rules),
         factor_rules=tuple(factor_rules),
         factors=frozenset(_factor(r) for r in factor_rules),
+        factor_pairs=tuple((_factor(r), r) for r in factor_rules),
         place=place,
         applicability=applicability,
         unavailable=unavailable,
@@ -942,8 +945,8 @@ def _factor_rules(
     """Add the `has` rules whose risk factor the patient has, keeping every list in the
     rules' order (sorted by id, as `scoring.rules.assess` keeps it)."""
     had_excluding, had_cautioning = bool(excluding), bool(cautioning)
-    for compiled in prepared.factor_rules:
-        if _factor(compiled) in risk_factors:
+    for factor, compiled in prepared.factor_pairs:
+        if factor in risk_factors:
             (excluding if compiled.absolute else cautioning).append(compiled)
     if had_excluding:
         excluding.sort(key=_position)
