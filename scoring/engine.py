@@ -962,8 +962,11 @@ def _weighted_sum_stability(
     weights: list[float],
 ) -> Stability:
     """`scoring.stability.stability` for the weighted sum, the exact same arithmetic with the
-    rounding inlined (`weighted_sum_bounds` gives every criterion's bounds in one pass)."""
-    rounded = fixed_all(weights)
+    rounding inlined (`weighted_sum_bounds` gives every criterion's bounds in one pass).
+
+    The weights are shown as given: `scoring.weights.normalise` has already rounded them to
+    6 decimals (`apportion`), and `fixed` of such a number is the number itself, so rounding
+    them again here (2.7 µs a case) changed nothing."""
     if len(matrix) >= 2:
         bounds = weighted_sum_bounds(matrix, raw_scores, weights)
         ranges = tuple(
@@ -973,12 +976,12 @@ def _weighted_sum_stability(
                 None if lower is None else fixed(lower),
                 None if upper is None else fixed(upper),
             )
-            for criterion, w, (lower, upper) in zip(CRITERIA, rounded, bounds, strict=True)
+            for criterion, w, (lower, upper) in zip(CRITERIA, weights, bounds, strict=True)
         )
     else:
         ranges = tuple(
             _weight_range(criterion, w, None, None)
-            for criterion, w in zip(CRITERIA, rounded, strict=True)
+            for criterion, w in zip(CRITERIA, weights, strict=True)
         )
     return Stability(
         therapy_ids[0] if therapy_ids else None,
