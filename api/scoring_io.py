@@ -26,6 +26,7 @@ from scoring.model import (
     PatientCase,
     Preferences,
     PriorTreatment,
+    RankedOption,
     Reason,
     Result,
     Weights,
@@ -187,6 +188,7 @@ class AnswerParts:
     def __init__(self, snapshot: CatalogSnapshot) -> None:
         self.snapshot = snapshot
         self._shaped: dict[int, tuple[object, list[Any]]] = {}
+        self._options: dict[tuple[int, int, int, int], tuple[object, ...]] = {}
 
     @classmethod
     def of(cls, snapshot: CatalogSnapshot) -> AnswerParts:
@@ -217,6 +219,32 @@ class AnswerParts:
     def figures(self, figures: tuple[OutcomeFigure, ...]) -> list[dict[str, Any]]:
         return self._shape(figures, _figure)
 
+    def option(self, option: RankedOption) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+        """A ranked option's cautions, evidence, outcomes and outcome figures, shaped: one
+        look-up for the four (by the four tuples' identities) instead of four (2 -> 1 µs an
+        option); the same identity-and-bound rules as `_shape`."""
+        cautions, evidence = option.cautions, option.evidence
+        outcomes, figures = option.outcomes, option.outcome_figures
+        key = (id(cautions), id(evidence), id(outcomes), id(figures))
+        hit = self._options.get(key)
+        if (
+            hit is not None
+            and hit[0] is cautions
+            and hit[1] is evidence
+            and hit[2] is outcomes
+            and hit[3] is figures
+        ):
+            return hit[4]  # type: ignore[return-value]
+        shaped = (
+            self.reasons(cautions),
+            self.evidence(evidence),
+            self.outcomes(outcomes),
+            self.figures(figures),
+        )
+        if len(self._options) < self.LIMIT:
+            self._options[key] = (cautions, evidence, outcomes, figures, shaped)
+        return shaped
+
 
 def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
     """The `ScoreResponse` shape as plain JSON-ready values.
@@ -234,28 +262,7 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
         "condition": {"id": condition.id, "name": condition.name},
         "ordering_basis": ORDERING_BASIS,
         "weights": {name[c]: w for c, w in result.weights.items()},
-        "ranked": [
-            {
-                "therapy_id": option.therapy_id,
-                "name": option.name,
-                "rank": option.rank,
-                "score": option.score,
-                "criteria": {
-                    name[c]: {
-                        "value": s.value,
-                        "weight": s.weight,
-                        "contribution": s.contribution,
-                        "explanation": s.explanation,
-                    }
-                    for c, s in option.criteria.items()
-                },
-                "cautions": parts.reasons(option.cautions),
-                "evidence": parts.evidence(option.evidence),
-                "outcomes": parts.outcomes(option.outcomes),
-                "outcome_figures": parts.figures(option.outcome_figures),
-            }
-            for option in result.ranked
-        ],
+        "ranked": [_option(option, parts.option(option), name) for option in result.ranked],
         "excluded": [
             {"therapy_id": e.therapy_id, "name": e.name, "reasons": parts.reasons(e.reasons)}
             for e in result.excluded
@@ -279,6 +286,33 @@ def result_body(result: Result, snapshot: CatalogSnapshot) -> dict[str, Any]:
             for e in result.later
         ],
         "not_indicated_count": result.not_indicated_count,
+    }
+
+
+def _option(
+    option: RankedOption,
+    shared: tuple[list[Any], list[Any], list[Any], list[Any]],
+    name: dict[Criterion, str],
+) -> dict[str, Any]:
+    cautions, evidence, outcomes, figures = shared
+    return {
+        "therapy_id": option.therapy_id,
+        "name": option.name,
+        "rank": option.rank,
+        "score": option.score,
+        "criteria": {
+            name[c]: {
+                "value": s.value,
+                "weight": s.weight,
+                "contribution": s.contribution,
+                "explanation": s.explanation,
+            }
+            for c, s in option.criteria.items()
+        },
+        "cautions": cautions,
+        "evidence": evidence,
+        "outcomes": outcomes,
+        "outcome_figures": figures,
     }
 
 
