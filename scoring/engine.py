@@ -588,8 +588,28 @@ _set_range_criterion = getattr(WeightRange, "criterion").__set__  # noqa: B009
 _set_range_weight = getattr(WeightRange, "weight").__set__  # noqa: B009
 _set_range_lower = getattr(WeightRange, "lower").__set__  # noqa: B009
 _set_range_upper = getattr(WeightRange, "upper").__set__  # noqa: B009
+_set_option_therapy_id = getattr(RankedOption, "therapy_id").__set__  # noqa: B009
+_set_option_name = getattr(RankedOption, "name").__set__  # noqa: B009
+_set_option_rank = getattr(RankedOption, "rank").__set__  # noqa: B009
+_set_option_score = getattr(RankedOption, "score").__set__  # noqa: B009
+_set_option_criteria = getattr(RankedOption, "criteria").__set__  # noqa: B009
+_set_option_cautions = getattr(RankedOption, "cautions").__set__  # noqa: B009
+_set_option_evidence = getattr(RankedOption, "evidence").__set__  # noqa: B009
+_set_option_outcomes = getattr(RankedOption, "outcomes").__set__  # noqa: B009
+_set_option_outcome_figures = getattr(RankedOption, "outcome_figures").__set__  # noqa: B009
 CRITERION_SCORE_FIELDS = ("value", "weight", "contribution", "explanation")
 WEIGHT_RANGE_FIELDS = ("criterion", "weight", "lower", "upper")
+RANKED_OPTION_FIELDS = (
+    "therapy_id",
+    "name",
+    "rank",
+    "score",
+    "criteria",
+    "cautions",
+    "evidence",
+    "outcomes",
+    "outcome_figures",
+)
 
 
 def _criterion_score(
@@ -614,6 +634,32 @@ def _weight_range(
     _set_range_lower(weight_range, lower)
     _set_range_upper(weight_range, upper)
     return weight_range
+
+
+def _ranked_option(
+    therapy_id: str,
+    name: str,
+    rank: int,
+    score: float,
+    criteria: dict[Criterion, CriterionScore],
+    cautions: tuple[Reason, ...],
+    evidence: tuple[Citation, ...],
+    outcomes: tuple[str, ...],
+    outcome_figures: tuple[OutcomeFigure, ...],
+) -> RankedOption:
+    """`RankedOption(...)`, built faster: nine fields through `object.__setattr__` cost about
+    1.5 µs an option, the slots written directly 0.8 µs."""
+    option: RankedOption = _new(RankedOption)
+    _set_option_therapy_id(option, therapy_id)
+    _set_option_name(option, name)
+    _set_option_rank(option, rank)
+    _set_option_score(option, score)
+    _set_option_criteria(option, criteria)
+    _set_option_cautions(option, cautions)
+    _set_option_evidence(option, evidence)
+    _set_option_outcomes(option, outcomes)
+    _set_option_outcome_figures(option, outcome_figures)
+    return option
 
 
 @dataclass(slots=True)
@@ -888,7 +934,7 @@ def rank(
             _ONSET: _criterion_score(e5.rounded, w5, c5, e5.explanations[text]),
         }
         ranked.append(
-            RankedOption(
+            _ranked_option(
                 prepared.therapy_id,
                 prepared.name,
                 position,
