@@ -24,6 +24,7 @@ from scoring.model import (
     PatientAttribute,
     PatientCase,
     Preferences,
+    RankedOption,
     RiskRule,
     Severity,
     WeightRange,
@@ -67,8 +68,10 @@ def test_fast_constructors_build_the_dataclasses() -> None:
     fields = tuple(f.name for f in dataclasses.fields(CriterionScore))
     assert fields == engine.CRITERION_SCORE_FIELDS
     assert tuple(f.name for f in dataclasses.fields(WeightRange)) == engine.WEIGHT_RANGE_FIELDS
+    assert tuple(f.name for f in dataclasses.fields(RankedOption)) == engine.RANKED_OPTION_FIELDS
     assert not hasattr(CriterionScore, "__post_init__")
     assert not hasattr(WeightRange, "__post_init__")
+    assert not hasattr(RankedOption, "__post_init__")
 
     built = engine._criterion_score(0.5, 0.25, 0.125, "why")
     assert built == CriterionScore(0.5, 0.25, 0.125, "why")
@@ -77,6 +80,8 @@ def test_fast_constructors_build_the_dataclasses() -> None:
         built.value = 1.0  # type: ignore[misc]
     criterion = CRITERIA[2]
     assert engine._weight_range(criterion, 0.2, None, 0.4) == WeightRange(criterion, 0.2, None, 0.4)
+    option = ("ivig", "IVIG", 1, 0.75, {criterion: built}, (), (), ("a",), ())
+    assert engine._ranked_option(*option) == RankedOption(*option)
 
 
 def _three_rules() -> tuple[RiskRule, ...]:
