@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.icon_array import IconArrayFigure, describe, frame_words
+from scoring.criteria import AnnualCost, number
+from scoring.model import WEIGHT_BASED_BASES, Cost, CostBasis
 
 CELL_WORDS = 40
 
@@ -35,6 +37,13 @@ SETTING_WORDS = {
     "infusion_center": "in an infusion centre",
     "hospital": "in hospital",
 }
+# What one "session" of the catalog is, by the therapy's route (catalog data): a medicine by
+# mouth is taken in doses; every other route keeps "session" (an infusion, an injection, an
+# exchange). (noun, how it is taken)
+ROUTE_UNITS = {"oral": ("dose", "by mouth")}
+DAILY_SESSIONS = 20  # from about 20 a month, a schedule reads as "once a day", "twice a day"
+TIMES_A_DAY = {1: "once", 2: "twice"}
+BRIEF_HOURS = 0.1  # a dose or injection under 6 minutes has no "each about 3 minutes"
 BASIS_WORDS = {
     "per_year": "a year",
     "per_month": "a month",
@@ -54,6 +63,10 @@ class OptionFacts:
     therapy: dict[str, Any]
     indication: dict[str, Any] | None = None
     figures: list[dict[str, Any]] = field(default_factory=list)
+    # The cost row the engine prices the option with in the request's region, and its annual
+    # cost for the request's weight (`scoring.engine.option_costs`); None: none applies.
+    cost: Cost | None = None
+    annual: AnnualCost | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,42 @@ def _how(option: OptionFacts) -> Cell:
     )
 
 
+def _unit(therapy: dict[str, Any]) -> tuple[str, str]:
+    """What one "session" of the catalog is, read from the therapy's route: a medicine taken
+    by mouth comes in doses, not sessions; (noun, how it is taken, or "")."""
+    return ROUTE_UNITS.get(therapy.get("route") or "", ("session", ""))
+
+
+def _frequency(sessions: float, hours: float | None, therapy: dict[str, Any]) -> str:
+    """How often, in the words of the therapy's unit: "By mouth, twice a day.", "About 1.4
+    sessions a month, each about 3 hours.", "About 5 sessions a year, each about 2 hours."."""
+    noun, how = _unit(therapy)
+    each = f", each {_duration(hours)}" if hours and hours >= BRIEF_HOURS else ""
+    if sessions >= DAILY_SESSIONS:
+        times = round(sessions / 30)
+        daily = TIMES_A_DAY.get(times, f"about {times} times")
+        text = f"{daily} a day{each}."
+        return f"{how.capitalize()}, {text}" if how else text.capitalize()
+    prefix = f"{how.capitalize()}: about" if how else "About"
+    if sessions >= 1:
+        return f"{prefix} {_count(sessions, noun)} a month{each}."
+    return f"{prefix} {_count(sessions * 12, noun)} a year{each}."
+
+
+def _how_long(indication: dict[str, Any]) -> Cell:
+    course = indication.get("course")
+    if not course:
+        return Cell("How long: not recorded in the catalog.", ())
+    text = course["text"].rstrip(".")
+    if text[1:2].islower():  # "One course" -> "one course"; "IVIG ..." stays
+        text = text[:1].lower() + text[1:]
+    return Cell(f"How long: {text}.", (course["source"],))
+
+
 def _often(option: OptionFacts) -> Cell:
+    """How often (sessions, or doses for a medicine by mouth, or the one time of a procedure),
+    then how long the treatment lasts (the indication's cited `course`, or "not recorded"),
+    which is never the sentence cut to keep the cell short."""
     therapy, indication = option.therapy, option.indication or {}
     administration = therapy["administration"]
     sessions = indication.get("sessions_per_month")
@@ -140,22 +188,34 @@ def _often(option: OptionFacts) -> Cell:
         sessions = administration.get("sessions_per_month")
     if hours is None:
         hours = administration.get("hours_per_session")
+    course = indication.get("course") or {}
     parts: list[str] = []
-    if sessions == 0:
+    if course.get("kind") == "once":
+        # A one-time procedure: its "sessions a year" are the scoring's spread of one stay.
+        if hours:
+            parts.append(f"Time in care: {_duration(hours)}.")
+        else:
+            source = None
+    elif sessions == 0:
         parts.append("No treatment sessions.")
     elif sessions is not None:
-        each = f", each {_duration(hours)}" if hours else ""
-        if sessions >= 1:
-            parts.append(f"About {_count(sessions, 'session')} a month{each}.")
-        else:
-            parts.append(f"About {_count(sessions * 12, 'session')} a year{each}.")
+        parts.append(_frequency(sessions, hours, therapy))
     courses = indication.get("courses_per_year")
-    if courses:
+    if courses and course.get("kind") != "once":
         parts.append(f"About {_count(courses, 'course')} a year.")
     if not parts:
-        return Cell("Not recorded in the catalog.", ())
+        source = None
+    how_long = _how_long(indication)
+    often = brief(" ".join(parts), CELL_WORDS - words(how_long.text)) if parts else ""
     return Cell(
-        brief(" ".join(parts)), _unique([source, indication.get("source") if courses else None])
+        " ".join(t for t in (often, how_long.text) if t),
+        _unique(
+            [
+                source,
+                indication.get("source") if courses and course.get("kind") != "once" else None,
+                *how_long.sources,
+            ]
+        ),
     )
 
 
@@ -240,23 +300,31 @@ def _money(amount: float) -> str:
     return f"{amount:,.2f}".rstrip("0").rstrip(".")
 
 
-def _cost(option: OptionFacts, *, region: str, condition_id: str) -> Cell:
-    costs = [c for c in option.therapy.get("costs", []) if c["region"] == region]
-    specific = [c for c in costs if c.get("condition") == condition_id]
-    general = [c for c in costs if not c.get("condition")]
-    candidates = specific or general
-    if not candidates:
+def _cost(option: OptionFacts, *, region: str) -> Cell:
+    """The price the engine counts (`OptionFacts.cost`, chosen by `scoring.facts.select_cost`).
+    A price per gram or mg of a weight-based dose gives the patient's own yearly figure when
+    the request gives the weight (`OptionFacts.annual`, the figure of the cost criterion's
+    explanation), else the unit price and that the yearly cost follows the weight."""
+    row = option.cost
+    if row is None:
         return Cell(f"No cost figure for {region} in the catalog.", ())
-    chosen = candidates[0]
-    if not chosen["amount"]:
-        text = f"No cost for the treatment itself ({chosen['year']} figure)."
-        return Cell(text, (chosen["source"],))
-    basis = BASIS_WORDS[chosen["basis"]]
-    text = (
-        f"About {_money(chosen['amount'])} {chosen['currency']} {basis} "
-        f"({chosen['year']} figure, before any insurance or funding)."
-    )
-    return Cell(text, (chosen["source"],))
+    funding = f"({row.year} prices, before any insurance or funding)"
+    if not row.amount:
+        return Cell(f"No cost for the treatment itself ({row.year} figure).", (row.source_id,))
+    if row.basis in WEIGHT_BASED_BASES:
+        if option.annual is not None:
+            yearly = f"About {number(round(option.annual.amount))} {option.annual.currency}"
+            return Cell(f"{yearly} a year for your weight {funding}.", (row.source_id,))
+        text = (
+            f"About {_money(row.amount)} {row.currency} {BASIS_WORDS[row.basis.value]} "
+            f"{funding}. The yearly cost depends on body weight."
+        )
+        return Cell(text, (row.source_id,))
+    basis = BASIS_WORDS[row.basis.value]
+    if row.basis is CostBasis.PER_SESSION:
+        basis = f"a {_unit(option.therapy)[0]}"
+    text = f"About {_money(row.amount)} {row.currency} {basis} {funding}."
+    return Cell(text, (row.source_id,))
 
 
 def _without(option: OptionFacts) -> Cell:
@@ -278,7 +346,6 @@ def option_grid(
     result: dict[str, Any], options: list[OptionFacts], *, region: str
 ) -> dict[str, Any]:
     """The grid body of `POST /v1/option-grid`."""
-    condition_id = result["condition"]["id"]
     answer: dict[str, Callable[[OptionFacts], Cell]] = {
         "what": _what,
         "how": _how,
@@ -287,7 +354,7 @@ def option_grid(
         "chance": _chance,
         "common": lambda o: _effects(o, serious=False),
         "serious": lambda o: _effects(o, serious=True),
-        "cost": lambda o: _cost(o, region=region, condition_id=condition_id),
+        "cost": lambda o: _cost(o, region=region),
         "without": _without,
     }
     rows = []
