@@ -80,7 +80,8 @@ def words(text: str) -> int:
 
 
 def brief(text: str, limit: int = CELL_WORDS) -> str:
-    """Whole sentences up to `limit` words; a first sentence that is longer is cut with '…'."""
+    """Whole sentences up to `limit` words; a first sentence that is longer is cut at a phrase
+    boundary and marked with '…' (`cut_at_phrase`)."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if s]
     kept: list[str] = []
     for sentence in sentences:
@@ -91,8 +92,53 @@ def brief(text: str, limit: int = CELL_WORDS) -> str:
         return " ".join(kept)
     if not sentences:
         return ""
-    cut = sentences[0].split()[: max(limit - 1, 1)]
-    return " ".join(cut).rstrip(",;:") + "…"
+    return cut_at_phrase(sentences[0].split(), limit)
+
+
+# A cut just before one of these words ends the phrase before it ("a tablet | that helps").
+PHRASE_OPENERS = frozenset(
+    "that which who whose where when while because so and or but with without in on at to "
+    "for from by of as than about under over after before during each".split()
+)
+# Words a shortened answer must not end on: it would end mid-phrase ("a gland in the…").
+DANGLING = PHRASE_OPENERS | frozenset(
+    "a an the your its their is are can may per made called given taken used takes needs has "
+    "have gives".split()
+)
+NUMBER = re.compile(r"^[\d.,]+$")
+
+
+def _balanced(kept: list[str]) -> bool:
+    text = " ".join(kept)
+    return text.count("(") == text.count(")")
+
+
+def _ends_a_phrase(kept: list[str]) -> bool:
+    return _balanced(kept) and kept[-1].lower().strip(",;:") not in DANGLING
+
+
+def cut_at_phrase(tokens: list[str], limit: int) -> str:
+    """At most `limit - 1` of `tokens` and '…', ending where a phrase ends (decision 0013):
+    the last comma, semicolon or colon, or the word before a bracket, that keeps at least half
+    of them; else just before the last word that opens a phrase ("that", "in", "with"; "to"
+    between numbers is a range, not a phrase); else without the words a phrase cannot end on
+    and without an unclosed bracket. Never mid-bracket, never on "the" or "in"."""
+    cut = tokens[: max(limit - 1, 1)]
+    least = max(2, len(cut) // 2)
+    for end in range(len(cut), least - 1, -1):
+        kept, after = cut[:end], tokens[end] if end < len(tokens) else ""
+        boundary = kept[-1].endswith((",", ";", ":")) or after.startswith("(")
+        if boundary and _ends_a_phrase(kept):
+            return " ".join(kept).rstrip(",;:") + "…"
+    for end in range(min(len(cut), len(tokens) - 1), least - 1, -1):
+        opener = tokens[end].lower()
+        between_numbers = opener == "to" and NUMBER.match(tokens[end - 1])
+        if opener in PHRASE_OPENERS and not between_numbers and _ends_a_phrase(cut[:end]):
+            return " ".join(cut[:end]).rstrip(",;:") + "…"
+    kept = cut
+    while len(kept) > 1 and not _ends_a_phrase(kept):
+        kept = kept[:-1]
+    return " ".join(kept).rstrip(",;:") + "…"
 
 
 def _number(value: float) -> str:
