@@ -3,9 +3,10 @@
 For every therapy a condition ranks (its indication's status is not an excluded one), the
 catalog must hold, for each region the catalog serves (`scales.regions_served`), a cost and an
 availability row, and for the therapy its burden (sessions a month, hours a session, needles a
-session, from the indication or the therapy) and at least one adverse effect of known
-frequency - or a cited absence (`absences:` on the therapy) that says no public source gives it
-and which sources were searched. `tada catalog check FILE` prints every gap; the seed has none
+session, from the indication or the therapy), how long the treatment lasts (the indication's
+`course`) and at least one adverse effect of known frequency - or a cited absence (`absences:`
+on the therapy, for one condition or all) that says no public source gives it and which
+sources were searched. `tada catalog check FILE` prints every gap; the seed has none
 (tests/db/test_catalog_check.py).
 """
 
@@ -45,9 +46,11 @@ def _priced(therapy: TherapyEntry, indication: IndicationEntry, region: str) -> 
     return False
 
 
-def _absent(therapy: TherapyEntry, what: str, region: str | None) -> bool:
+def _absent(therapy: TherapyEntry, what: str, region: str | None, condition: str) -> bool:
     return any(
-        a.what == what and (a.region is None or region is None or a.region == region)
+        a.what == what
+        and (a.region is None or region is None or a.region == region)
+        and a.condition in (None, condition)
         for a in therapy.absences
     )
 
@@ -57,7 +60,7 @@ def _gaps_for(therapy: TherapyEntry, indication: IndicationEntry, regions: list[
     condition = indication.condition
 
     def need(present: bool, kind: str, what: str, region: str | None = None) -> None:
-        if not present and not _absent(therapy, kind, region):
+        if not present and not _absent(therapy, kind, region, condition):
             gaps.append(Gap(therapy.id, condition, what, region))
 
     administration = therapy.administration
@@ -71,6 +74,7 @@ def _gaps_for(therapy: TherapyEntry, indication: IndicationEntry, regions: list[
     need(hours is not None, "burden", "time a session")
     need(administration.needles_per_session is not None, "burden", "needles a session")
     need(bool(therapy.care_settings), "burden", "care setting")
+    need(indication.course is not None, "course", "course (how long it lasts)")
     need(
         any(e.per_100 is not None for e in therapy.adverse_effects),
         "adverse_effect_frequency",

@@ -348,10 +348,14 @@ class AvailabilityEntry(Strict):
 class AbsenceEntry(Strict):
     """A cited absence: no public source gives this fact (`what`) for the therapy (in `region`,
     or anywhere when none); `source` names the search, `note` says what was looked for. The
-    catalog check (`db.catalog_check`) accepts it in place of the fact."""
+    catalog check (`db.catalog_check`) accepts it in place of the fact; with `condition`, only
+    for that condition (a course known for one condition and not for another). A condition
+    that is not (or no longer) in the catalog is not refused: the absence then covers nothing,
+    so a misspelt one leaves its gap for the check to report."""
 
-    what: Literal["cost", "availability", "adverse_effect_frequency", "burden"]
+    what: Literal["cost", "availability", "adverse_effect_frequency", "burden", "course"]
     region: Region | None = None
+    condition: Slug | None = None  # limits it to the therapy's use in one condition
     note: Text
     source: Slug
 
@@ -416,6 +420,21 @@ class PlaceEntry(Strict):
     curator_note: str | None = Field(default=None, max_length=4000)
 
 
+CourseKind = Literal["short", "ongoing", "cycles", "once"]
+
+
+class CourseEntry(Strict):
+    """How long the treatment lasts for this condition, as its source gives it: `kind` is
+    `short` (a course of days or weeks, then it stops), `ongoing` (kept up, reviewed),
+    `cycles` (repeated courses with gaps) or `once` (a one-time procedure); `text` says it in
+    plain words for patients (shown in the option grid); `source` is required, as a duration
+    with no source is not recorded at all (the grid then says so)."""
+
+    kind: CourseKind
+    text: Annotated[str, Field(min_length=1, max_length=300)]
+    source: Slug
+
+
 class IndicationEntry(Strict):
     therapy: Slug
     condition: Slug
@@ -429,6 +448,8 @@ class IndicationEntry(Strict):
     courses_per_year: NonNegative | None = None
     # Grams (per-gram price) or mg (per-mg price) each session per kg of body weight.
     dose_per_kg: NonNegative | None = None
+    # How long the treatment lasts for this condition (None: no source gives it).
+    course: CourseEntry | None = None
     place: PlaceEntry | None = None
     message: str | None = Field(default=None, max_length=1000)  # patient-facing
     note: str | None = Field(default=None, max_length=4000)  # curator-only
@@ -578,6 +599,8 @@ class CatalogFile(Strict):
             problems.extend(indication_problems(indication, therapy_ids))
             if indication.place is not None and indication.place.source is not None:
                 need_source(f"{where} place", indication.place.source)
+            if indication.course is not None:
+                need_source(f"{where} course", indication.course.source)
             for figure in indication.figures:
                 need_source(f"{where} figure '{figure.measure}'", figure.source)
         if problems:

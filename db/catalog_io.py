@@ -215,7 +215,7 @@ _INDICATION_COLUMNS = {"therapy": "therapy_id", "condition": "condition_id", "so
 
 
 def indication_row(entry: IndicationEntry) -> Indication:
-    place = entry.place
+    place, course = entry.place, entry.course
     return Indication(
         **_columns(
             entry,
@@ -226,6 +226,7 @@ def indication_row(entry: IndicationEntry) -> Indication:
                     if place is not None
                     else None
                 ),
+                "course": course.model_dump(mode="json") if course is not None else None,
                 "figures": [figure_row(f, position) for position, f in enumerate(entry.figures)],
             },
         )

@@ -503,6 +503,14 @@ def _source_citations(session: Session, row: Source) -> list[str]:
     cited += [
         f"indications {i} (its place)" for i, place in places if place.get("source") == row.id
     ]
+    courses = session.execute(
+        select(Indication.id, Indication.course).where(Indication.course.is_not(None))
+    )
+    cited += [
+        f"indications {i} (its course)"
+        for i, course in courses
+        if course is not None and course.get("source") == row.id
+    ]
     absences = session.execute(select(Therapy.id, Therapy.absences).order_by(Therapy.id))
     cited += [
         f"therapies {t} (a cited absence)"

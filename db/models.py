@@ -323,6 +323,8 @@ class Indication(Base):
     hours_per_session: Mapped[float | None] = mapped_column(Float)
     courses_per_year: Mapped[float | None] = mapped_column(Float)
     dose_per_kg: Mapped[float | None] = mapped_column(Float)
+    # How long the treatment lasts (db.catalog_file.CourseEntry as JSON); NULL: not recorded.
+    course: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     # The place (db.catalog_file.PlaceEntry as JSON); NULL only for excluded statuses.
     place: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     message: Mapped[str | None] = mapped_column(Text)  # patient-facing

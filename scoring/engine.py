@@ -67,6 +67,7 @@ from scoring.model import (
     CatalogSnapshot,
     Citation,
     Comparison,
+    Cost,
     Criterion,
     CriterionScore,
     Exclusion,
@@ -569,6 +570,23 @@ def prepare(snapshot: CatalogSnapshot) -> _SnapshotView:
     view = _SnapshotView(SnapshotIndex.build(snapshot))
     snapshot.prepared["engine"] = view
     return view
+
+
+def option_costs(
+    snapshot: CatalogSnapshot, *, condition_id: str, region: str, weight_kg: float | None
+) -> dict[str, tuple[Cost | None, AnnualCost | None]]:
+    """Per therapy the catalog names for the condition: the cost row the engine prices it with
+    in the region, and the annual cost the cost criterion states ("About 202,944 USD a year:
+    80 kg x ..."), for this weight when the price follows a weight-based dose (None when it
+    cannot be counted). The same rows and computation as `rank`, so a page that shows a cost
+    (the option grid) never disagrees with the explanation."""
+    costs: dict[str, tuple[Cost | None, AnnualCost | None]] = {}
+    for prepared in prepare(snapshot).therapies(condition_id=condition_id, region=region):
+        annual = prepared.annual
+        if prepared.weight_based and weight_kg is not None:
+            annual = prepared.cost_for(weight_kg)[1]
+        costs[prepared.therapy_id] = (prepared.facts.cost, annual)
+    return costs
 
 
 # --------------------------------------------------------------------------------------------

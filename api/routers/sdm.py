@@ -13,11 +13,12 @@ from api.icon_array import render_icon_array
 from api.routers.score import score_one
 from api.schemas.score import ScoreRequest
 from api.schemas.sdm import OptionGrid, SummaryRequest
-from api.scoring_io import check_chosen, encode
+from api.scoring_io import case_from_request, check_chosen, encode
 from api.sdm.grid import OptionFacts, icon_figure, option_grid, short_name
 from api.sdm.summary import SummaryInput, render_summary_html, render_summary_pdf
 from api.sdm.texts import CatalogTexts
 from db.releases import CONDITION, INDICATION, THERAPY, indication_key
+from scoring.engine import option_costs
 from scoring.model import CatalogSnapshot, OutcomeFigure
 from scoring.weights import DEFAULT_RATINGS
 
@@ -28,14 +29,23 @@ PDF = "application/pdf"
 HTML = "text/html"
 
 
-def options_of(result: dict[str, Any], texts: CatalogTexts) -> list[OptionFacts]:
-    """The ranked options with their catalog entries at the result's version."""
+def options_of(
+    result: dict[str, Any], texts: CatalogTexts, *, snapshot: CatalogSnapshot, body: ScoreRequest
+) -> list[OptionFacts]:
+    """The ranked options with their catalog entries at the result's version, and the cost the
+    engine counted for each (`snapshot` is the one the result was scored on)."""
     condition_id = result["condition"]["id"]
     ranked = result["ranked"]
     entries = texts.entries(
         result["catalog_version"],
         condition_id=condition_id,
         therapy_ids=[o["therapy_id"] for o in ranked],
+    )
+    costs = option_costs(
+        snapshot,
+        condition_id=condition_id,
+        region=body.preferences.region,
+        weight_kg=case_from_request(body, snapshot)[0].weight_kg,
     )
     return [
         OptionFacts(
@@ -45,6 +55,8 @@ def options_of(result: dict[str, Any], texts: CatalogTexts) -> list[OptionFacts]
                 (INDICATION, indication_key(option["therapy_id"], condition_id))
             ),
             figures=list(option.get("outcome_figures", [])),
+            cost=costs.get(option["therapy_id"], (None, None))[0],
+            annual=costs.get(option["therapy_id"], (None, None))[1],
         )
         for option in ranked
         if entries.get((THERAPY, option["therapy_id"])) is not None
@@ -67,9 +79,8 @@ def create_option_grid(
 ) -> Response:
     """The options side by side, answering the questions patients ask (an aid, not advice)."""
     result = score_one(body, context.snapshot)
-    grid = option_grid(
-        result, options_of(result, catalog_texts(request)), region=body.preferences.region
-    )
+    options = options_of(result, catalog_texts(request), snapshot=context.snapshot, body=body)
+    grid = option_grid(result, options, region=body.preferences.region)
     return Response(encode(grid), media_type="application/json")
 
 
@@ -146,7 +157,7 @@ def summary_response(
     result = score_one(body, snapshot)
     if body.chosen_therapy_id is not None:
         check_chosen(body.chosen_therapy_id, result)
-    options = options_of(result, texts)
+    options = options_of(result, texts, snapshot=snapshot, body=body)
     grid = option_grid(result, options, region=body.preferences.region)
     condition_id = result["condition"]["id"]
     ratings = {c.value: v for c, v in DEFAULT_RATINGS.items()} | dict(body.weights)

@@ -19,6 +19,7 @@ from db.catalog_file import (
     Coding,
     ConditionEntry,
     CostEntry,
+    CourseEntry,
     FigureEntry,
     HomeRule,
     IndicationEntry,
@@ -163,6 +164,11 @@ class IndicationRead(ReadModel):
         description="Dose each session per kg of body weight, in the unit of a per_gram or "
         "per_mg price",
     )
+    course: dict[str, Any] | None = Field(
+        default=None,
+        description="How long the treatment lasts: kind, plain words and source "
+        "(docs/catalog-format.md); null when no source gives it",
+    )
     place: dict[str, Any] | None = Field(
         default=None, description="What must come before it (docs/catalog-format.md)"
     )
@@ -303,6 +309,7 @@ class IndicationUpdate(Patch):
     sessions_per_month: NonNegative | None = None
     hours_per_session: NonNegative | None = None
     courses_per_year: NonNegative | None = None
+    course: CourseEntry | None = None
     place: PlaceEntry | None = None
     message: str | None = None
     note: str | None = None

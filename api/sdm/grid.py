@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.icon_array import IconArrayFigure, describe, frame_words
+from scoring.criteria import AnnualCost, number
+from scoring.model import WEIGHT_BASED_BASES, Cost, CostBasis
 
 CELL_WORDS = 40
 
@@ -35,6 +37,13 @@ SETTING_WORDS = {
     "infusion_center": "in an infusion centre",
     "hospital": "in hospital",
 }
+# What one "session" of the catalog is, by the therapy's route (catalog data): a medicine by
+# mouth is taken in doses; every other route keeps "session" (an infusion, an injection, an
+# exchange). (noun, how it is taken)
+ROUTE_UNITS = {"oral": ("dose", "by mouth")}
+DAILY_SESSIONS = 20  # from about 20 a month, a schedule reads as "once a day", "twice a day"
+TIMES_A_DAY = {1: "once", 2: "twice"}
+BRIEF_HOURS = 0.1  # a dose or injection under 6 minutes has no "each about 3 minutes"
 BASIS_WORDS = {
     "per_year": "a year",
     "per_month": "a month",
@@ -54,6 +63,10 @@ class OptionFacts:
     therapy: dict[str, Any]
     indication: dict[str, Any] | None = None
     figures: list[dict[str, Any]] = field(default_factory=list)
+    # The cost row the engine prices the option with in the request's region, and its annual
+    # cost for the request's weight (`scoring.engine.option_costs`); None: none applies.
+    cost: Cost | None = None
+    annual: AnnualCost | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,8 @@ def words(text: str) -> int:
 
 
 def brief(text: str, limit: int = CELL_WORDS) -> str:
-    """Whole sentences up to `limit` words; a first sentence that is longer is cut with '…'."""
+    """Whole sentences up to `limit` words; a first sentence that is longer is cut at a phrase
+    boundary and marked with '…' (`cut_at_phrase`)."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if s]
     kept: list[str] = []
     for sentence in sentences:
@@ -78,8 +92,53 @@ def brief(text: str, limit: int = CELL_WORDS) -> str:
         return " ".join(kept)
     if not sentences:
         return ""
-    cut = sentences[0].split()[: max(limit - 1, 1)]
-    return " ".join(cut).rstrip(",;:") + "…"
+    return cut_at_phrase(sentences[0].split(), limit)
+
+
+# A cut just before one of these words ends the phrase before it ("a tablet | that helps").
+PHRASE_OPENERS = frozenset(
+    "that which who whose where when while because so and or but with without in on at to "
+    "for from by of as than about under over after before during each".split()
+)
+# Words a shortened answer must not end on: it would end mid-phrase ("a gland in the…").
+DANGLING = PHRASE_OPENERS | frozenset(
+    "a an the your its their is are can may per made called given taken used takes needs has "
+    "have gives".split()
+)
+NUMBER = re.compile(r"^[\d.,]+$")
+
+
+def _balanced(kept: list[str]) -> bool:
+    text = " ".join(kept)
+    return text.count("(") == text.count(")")
+
+
+def _ends_a_phrase(kept: list[str]) -> bool:
+    return _balanced(kept) and kept[-1].lower().strip(",;:") not in DANGLING
+
+
+def cut_at_phrase(tokens: list[str], limit: int) -> str:
+    """At most `limit - 1` of `tokens` and '…', ending where a phrase ends (decision 0013):
+    the last comma, semicolon or colon, or the word before a bracket, that keeps at least half
+    of them; else just before the last word that opens a phrase ("that", "in", "with"; "to"
+    between numbers is a range, not a phrase); else without the words a phrase cannot end on
+    and without an unclosed bracket. Never mid-bracket, never on "the" or "in"."""
+    cut = tokens[: max(limit - 1, 1)]
+    least = max(2, len(cut) // 2)
+    for end in range(len(cut), least - 1, -1):
+        kept, after = cut[:end], tokens[end] if end < len(tokens) else ""
+        boundary = kept[-1].endswith((",", ";", ":")) or after.startswith("(")
+        if boundary and _ends_a_phrase(kept):
+            return " ".join(kept).rstrip(",;:") + "…"
+    for end in range(min(len(cut), len(tokens) - 1), least - 1, -1):
+        opener = tokens[end].lower()
+        between_numbers = opener == "to" and NUMBER.match(tokens[end - 1])
+        if opener in PHRASE_OPENERS and not between_numbers and _ends_a_phrase(cut[:end]):
+            return " ".join(cut[:end]).rstrip(",;:") + "…"
+    kept = cut
+    while len(kept) > 1 and not _ends_a_phrase(kept):
+        kept = kept[:-1]
+    return " ".join(kept).rstrip(",;:") + "…"
 
 
 def _number(value: float) -> str:
@@ -130,7 +189,42 @@ def _how(option: OptionFacts) -> Cell:
     )
 
 
+def _unit(therapy: dict[str, Any]) -> tuple[str, str]:
+    """What one "session" of the catalog is, read from the therapy's route: a medicine taken
+    by mouth comes in doses, not sessions; (noun, how it is taken, or "")."""
+    return ROUTE_UNITS.get(therapy.get("route") or "", ("session", ""))
+
+
+def _frequency(sessions: float, hours: float | None, therapy: dict[str, Any]) -> str:
+    """How often, in the words of the therapy's unit: "By mouth, twice a day.", "About 1.4
+    sessions a month, each about 3 hours.", "About 5 sessions a year, each about 2 hours."."""
+    noun, how = _unit(therapy)
+    each = f", each {_duration(hours)}" if hours and hours >= BRIEF_HOURS else ""
+    if sessions >= DAILY_SESSIONS:
+        times = round(sessions / 30)
+        daily = TIMES_A_DAY.get(times, f"about {times} times")
+        text = f"{daily} a day{each}."
+        return f"{how.capitalize()}, {text}" if how else text.capitalize()
+    prefix = f"{how.capitalize()}: about" if how else "About"
+    if sessions >= 1:
+        return f"{prefix} {_count(sessions, noun)} a month{each}."
+    return f"{prefix} {_count(sessions * 12, noun)} a year{each}."
+
+
+def _how_long(indication: dict[str, Any]) -> Cell:
+    course = indication.get("course")
+    if not course:
+        return Cell("How long: not recorded in the catalog.", ())
+    text = course["text"].rstrip(".")
+    if text[1:2].islower():  # "One course" -> "one course"; "IVIG ..." stays
+        text = text[:1].lower() + text[1:]
+    return Cell(f"How long: {text}.", (course["source"],))
+
+
 def _often(option: OptionFacts) -> Cell:
+    """How often (sessions, or doses for a medicine by mouth, or the one time of a procedure),
+    then how long the treatment lasts (the indication's cited `course`, or "not recorded"),
+    which is never the sentence cut to keep the cell short."""
     therapy, indication = option.therapy, option.indication or {}
     administration = therapy["administration"]
     sessions = indication.get("sessions_per_month")
@@ -140,22 +234,34 @@ def _often(option: OptionFacts) -> Cell:
         sessions = administration.get("sessions_per_month")
     if hours is None:
         hours = administration.get("hours_per_session")
+    course = indication.get("course") or {}
     parts: list[str] = []
-    if sessions == 0:
+    if course.get("kind") == "once":
+        # A one-time procedure: its "sessions a year" are the scoring's spread of one stay.
+        if hours:
+            parts.append(f"Time in care: {_duration(hours)}.")
+        else:
+            source = None
+    elif sessions == 0:
         parts.append("No treatment sessions.")
     elif sessions is not None:
-        each = f", each {_duration(hours)}" if hours else ""
-        if sessions >= 1:
-            parts.append(f"About {_count(sessions, 'session')} a month{each}.")
-        else:
-            parts.append(f"About {_count(sessions * 12, 'session')} a year{each}.")
+        parts.append(_frequency(sessions, hours, therapy))
     courses = indication.get("courses_per_year")
-    if courses:
+    if courses and course.get("kind") != "once":
         parts.append(f"About {_count(courses, 'course')} a year.")
     if not parts:
-        return Cell("Not recorded in the catalog.", ())
+        source = None
+    how_long = _how_long(indication)
+    often = brief(" ".join(parts), CELL_WORDS - words(how_long.text)) if parts else ""
     return Cell(
-        brief(" ".join(parts)), _unique([source, indication.get("source") if courses else None])
+        " ".join(t for t in (often, how_long.text) if t),
+        _unique(
+            [
+                source,
+                indication.get("source") if courses and course.get("kind") != "once" else None,
+                *how_long.sources,
+            ]
+        ),
     )
 
 
@@ -240,23 +346,31 @@ def _money(amount: float) -> str:
     return f"{amount:,.2f}".rstrip("0").rstrip(".")
 
 
-def _cost(option: OptionFacts, *, region: str, condition_id: str) -> Cell:
-    costs = [c for c in option.therapy.get("costs", []) if c["region"] == region]
-    specific = [c for c in costs if c.get("condition") == condition_id]
-    general = [c for c in costs if not c.get("condition")]
-    candidates = specific or general
-    if not candidates:
+def _cost(option: OptionFacts, *, region: str) -> Cell:
+    """The price the engine counts (`OptionFacts.cost`, chosen by `scoring.facts.select_cost`).
+    A price per gram or mg of a weight-based dose gives the patient's own yearly figure when
+    the request gives the weight (`OptionFacts.annual`, the figure of the cost criterion's
+    explanation), else the unit price and that the yearly cost follows the weight."""
+    row = option.cost
+    if row is None:
         return Cell(f"No cost figure for {region} in the catalog.", ())
-    chosen = candidates[0]
-    if not chosen["amount"]:
-        text = f"No cost for the treatment itself ({chosen['year']} figure)."
-        return Cell(text, (chosen["source"],))
-    basis = BASIS_WORDS[chosen["basis"]]
-    text = (
-        f"About {_money(chosen['amount'])} {chosen['currency']} {basis} "
-        f"({chosen['year']} figure, before any insurance or funding)."
-    )
-    return Cell(text, (chosen["source"],))
+    funding = f"({row.year} prices, before any insurance or funding)"
+    if not row.amount:
+        return Cell(f"No cost for the treatment itself ({row.year} figure).", (row.source_id,))
+    if row.basis in WEIGHT_BASED_BASES:
+        if option.annual is not None:
+            yearly = f"About {number(round(option.annual.amount))} {option.annual.currency}"
+            return Cell(f"{yearly} a year for your weight {funding}.", (row.source_id,))
+        text = (
+            f"About {_money(row.amount)} {row.currency} {BASIS_WORDS[row.basis.value]} "
+            f"{funding}. The yearly cost depends on body weight."
+        )
+        return Cell(text, (row.source_id,))
+    basis = BASIS_WORDS[row.basis.value]
+    if row.basis is CostBasis.PER_SESSION:
+        basis = f"a {_unit(option.therapy)[0]}"
+    text = f"About {_money(row.amount)} {row.currency} {basis} {funding}."
+    return Cell(text, (row.source_id,))
 
 
 def _without(option: OptionFacts) -> Cell:
@@ -278,7 +392,6 @@ def option_grid(
     result: dict[str, Any], options: list[OptionFacts], *, region: str
 ) -> dict[str, Any]:
     """The grid body of `POST /v1/option-grid`."""
-    condition_id = result["condition"]["id"]
     answer: dict[str, Callable[[OptionFacts], Cell]] = {
         "what": _what,
         "how": _how,
@@ -287,7 +400,7 @@ def option_grid(
         "chance": _chance,
         "common": lambda o: _effects(o, serious=False),
         "serious": lambda o: _effects(o, serious=True),
-        "cost": lambda o: _cost(o, region=region, condition_id=condition_id),
+        "cost": lambda o: _cost(o, region=region),
         "without": _without,
     }
     rows = []

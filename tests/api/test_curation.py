@@ -326,3 +326,39 @@ def test_an_indication_without_a_place_is_refused(client: TestClient, curator_ke
         "/v1/score", json={"condition": "cidp", "patient": {"prior_treatments": []}}
     ).json()
     assert "eculizumab" in {w["therapy_id"] for w in naive["later"]}
+
+
+def test_an_indication_course_is_curated_and_its_source_kept(
+    client: TestClient, curator_key: str
+) -> None:
+    """A curator writes how long a treatment lasts; the grid says it at once; a course naming
+    an unknown source changes nothing; a source a course cites cannot be deleted."""
+    headers = {"X-API-Key": curator_key}
+    indication = client.get("/v1/indications?therapy=ivig&condition=mg").json()["items"][0]
+    assert indication["course"] is None
+    bad = {"kind": "ongoing", "text": "Long term.", "source": "no-such-source"}
+    before = version(client)
+    response = client.patch(
+        f"/v1/indications/{indication['id']}",
+        json={"course": bad},
+        headers={**headers, "If-Match": f'"{indication["revision"]}"'},
+    )
+    assert response.status_code == 422
+    assert "no-such-source" in response.json()["detail"]
+    assert version(client) == before
+    course = {"kind": "ongoing", "text": "Repeated as maintenance.", "source": "sanders-mg-2016"}
+    response = client.patch(
+        f"/v1/indications/{indication['id']}",
+        json={"course": course},
+        headers={**headers, "If-Match": f'"{indication["revision"]}"'},
+    )
+    assert response.status_code == 200, response.text
+    assert client.get(f"/v1/indications/{indication['id']}").json()["course"] == course
+    request = {"condition": "mg", "patient": {"age_years": 45}, "preferences": {"region": "US"}}
+    grid = client.post("/v1/option-grid", json=request).json()
+    often = next(r for r in grid["rows"] if r["id"] == "often")
+    ivig = next(c for c in often["cells"] if c["therapy_id"] == "ivig")
+    assert ivig["text"].endswith("How long: repeated as maintenance.")
+    assert "sanders-mg-2016" in ivig["sources"]
+    response = client.delete("/v1/sources/zaja-2010", headers={**headers, "If-Match": '"1"'})
+    assert_problem(response, 409, "'zaja-2010' is still cited by", "(its course)")

@@ -183,3 +183,93 @@ def test_cost_cells_say_the_basis_and_the_amount_in_words(
 )
 def test_money_keeps_small_prices_readable(amount: float, words: str) -> None:
     assert _money(amount) == words
+
+
+def _row(grid: dict[str, Any], row_id: str) -> list[dict[str, Any]]:
+    cells: list[dict[str, Any]] = next(r for r in grid["rows"] if r["id"] == row_id)["cells"]
+    return cells
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_how_long_is_the_sourced_course_or_not_recorded_for_every_option(
+    client: TestClient, condition: str
+) -> None:
+    """Every option's "How often, and for how long?" cell ends with how long it lasts: the
+    indication's course in its words, citing its source, or that the catalog has none."""
+    catalog = load_catalog_file(SEED_CATALOG)
+    courses = {(i.therapy, i.condition): i.course for i in catalog.indications}
+    grid = client.post("/v1/option-grid", json=_request(condition)).json()
+    cells = _row(grid, "often")
+    assert cells
+    for cell in cells:
+        course = courses[(cell["therapy_id"], condition)]
+        if course is None:
+            assert cell["text"].endswith("How long: not recorded in the catalog."), cell
+        else:
+            said = course.text.rstrip(".")
+            assert cell["text"].lower().endswith(f"how long: {said.lower()}."), cell
+            assert course.source in cell["sources"], cell
+    sourced = [c for c in cells if "not recorded" not in c["text"]]
+    assert all(c["sources"] for c in sourced)
+
+
+def test_a_one_time_procedure_reads_as_done_once_not_as_sessions_a_year(
+    client: TestClient,
+) -> None:
+    grid = client.post("/v1/option-grid", json=_request("mg")).json()
+    thymectomy = next(c for c in _row(grid, "often") if c["therapy_id"] == "thymectomy")
+    assert "session" not in thymectomy["text"]
+    assert thymectomy["text"].startswith("Time in care: about 4 days.")
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_medicines_by_mouth_never_read_as_sessions(client: TestClient, condition: str) -> None:
+    """A tablet taken once a day is a dose by mouth: no "30 sessions a month" or "a session"
+    price, whatever the row."""
+    oral = {t.id for t in load_catalog_file(SEED_CATALOG).therapies if t.route == "oral"}
+    grid = client.post("/v1/option-grid", json=_request(condition)).json()
+    for row in grid["rows"]:
+        for cell in row["cells"]:
+            if cell["therapy_id"] in oral:
+                assert "session" not in cell["text"].lower(), (row["id"], cell)
+    for cell in _row(grid, "often"):
+        if cell["therapy_id"] in oral:
+            assert cell["text"].startswith("By mouth"), cell
+
+
+def test_a_daily_tablet_reads_as_once_a_day_and_costs_a_dose(client: TestClient) -> None:
+    grid = client.post("/v1/option-grid", json=_request("itp")).json()
+    often = next(c for c in _row(grid, "often") if c["therapy_id"] == "corticosteroids")
+    cost = next(c for c in _row(grid, "cost") if c["therapy_id"] == "corticosteroids")
+    assert often["text"].startswith("By mouth, once a day.")
+    assert " a dose " in cost["text"]
+
+
+WEIGHT_PRICED = ["pi", "mmn", "cidp", "itp", "gbs", "mg-exacerbation"]
+
+
+@pytest.mark.parametrize("condition", WEIGHT_PRICED)
+def test_a_given_weight_gives_the_yearly_cost_the_engine_explains(
+    client: TestClient, condition: str
+) -> None:
+    """With the weight, a price per gram becomes the patient's yearly cost: the very figure of
+    the cost criterion's explanation; without it, the unit price and that it follows weight."""
+    weighed = {**_request(condition), "patient": {"age_years": 45, "weight_kg": 80}}
+    explained = {
+        o["therapy_id"]: o["criteria"]["cost"]["explanation"]
+        for o in client.post("/v1/score", json=weighed).json()["ranked"]
+    }
+    by_weight = {t: e for t, e in explained.items() if " kg x " in e}
+    assert by_weight, explained
+    with_weight = client.post("/v1/option-grid", json=weighed).json()
+    for cell in _row(with_weight, "cost"):
+        if cell["therapy_id"] in by_weight:
+            figure = by_weight[cell["therapy_id"]].split(":")[0]  # "About 202,944 USD a year"
+            assert cell["text"].startswith(f"{figure} for your weight"), (cell, figure)
+            assert cell["sources"]
+    without_weight = client.post("/v1/option-grid", json=_request(condition)).json()
+    for cell in _row(without_weight, "cost"):
+        if cell["therapy_id"] in by_weight:
+            assert "per gram of the dose" in cell["text"], cell
+            assert "depends on body weight" in cell["text"], cell
+            assert cell["sources"]

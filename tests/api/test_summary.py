@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from html import unescape
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+
+from api.sdm.grid import DANGLING, brief
 
 REQUEST: dict[str, Any] = {
     "condition": "cidp",
@@ -149,3 +152,43 @@ def test_catalog_text_is_escaped_in_the_page(client: TestClient) -> None:
     assert response.status_code == 200
     assert "<script>" not in response.text
     assert "&lt;script&gt;" in response.text
+
+
+def test_short_answers_end_where_a_phrase_ends(client: TestClient) -> None:
+    """In the 16-option short table (long-term MG, history unknown: 8 words an answer), an
+    answer is its whole first sentence, or is cut where a phrase ends and marked with '…':
+    never inside brackets, never on a word that needs more after it ("the", "in", "per")."""
+    request = {"condition": "mg", "patient": {"age_years": 45}}
+    html = client.post("/v1/summary", json=request).text
+    table = html.split('<table class="grid brief"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    cells = [
+        unescape(re.sub(r'<span class="sources">.*?</span>', "", cell)).strip()
+        for cell in re.findall(r"<td>(.*?)</td>", body, flags=re.DOTALL)
+    ]
+    shortened = [cell for cell in cells if cell.endswith("…")]
+    assert len(shortened) >= 16, cells  # the rule does shorten here
+    for cell in shortened:
+        kept = cell[:-1].split()
+        assert kept, cell
+        assert kept[-1].lower().strip(",;:") not in DANGLING, cell
+        assert cell.count("(") == cell.count(")"), cell
+        assert not kept[-1].endswith((",", ";", ":")), cell
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("The thymus is a gland in the chest behind the breastbone.", 8, "The thymus is a gland…"),
+        ("About 1 session a month, each about 3 hours.", 8, "About 1 session a month…"),
+        ("Each session removes about 1 to 1.5 times your plasma.", 8, "Each session removes…"),
+        ("About 0.3 USD a dose (2025 prices, before any insurance).", 8, "About 0.3 USD a dose…"),
+        (
+            "Low antibody levels (hypogammaglobulinaemia) (about 56 in 100); infections.",
+            8,
+            "Low antibody levels (hypogammaglobulinaemia)…",
+        ),
+    ],
+)
+def test_a_cut_ends_at_a_phrase_boundary(text: str, limit: int, expected: str) -> None:
+    assert brief(text, limit) == expected

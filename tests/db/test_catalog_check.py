@@ -70,3 +70,19 @@ def test_cli_check_reports_gaps_and_exits_non_zero(
     assert main(["catalog", "check", str(broken)]) == 1
     out = capsys.readouterr().out
     assert "romiplostim for itp in US: no cost and no cited absence" in out
+
+
+def test_a_missing_course_is_a_gap_unless_an_absence_names_its_condition() -> None:
+    """How long a treatment lasts is required like any burden fact; an absence limited to one
+    condition covers that condition only."""
+    data = yaml.safe_load(SEED_CATALOG.read_text(encoding="utf-8"))
+    for indication in data["indications"]:
+        if (indication["therapy"], indication["condition"]) == ("ivig", "cidp"):
+            del indication["course"]
+    gaps = [str(g) for g in catalog_gaps(parse_catalog(yaml.safe_dump(data, sort_keys=False)))]
+    assert gaps == ["ivig for cidp: no course (how long it lasts) and no cited absence"]
+    ivig = next(t for t in data["therapies"] if t["id"] == "ivig")
+    mg_only = [a for a in ivig["absences"] if a["what"] == "course"]
+    assert [a["condition"] for a in mg_only] == ["mg", "scid"]  # they do not cover cidp
+    ivig["absences"].append({**mg_only[0], "condition": "cidp"})
+    assert catalog_gaps(parse_catalog(yaml.safe_dump(data, sort_keys=False))) == []

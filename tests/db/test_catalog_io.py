@@ -8,7 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from db.catalog_file import (
+    SEED_CATALOG,
+    CatalogFile,
     CatalogFileError,
+    CourseEntry,
     dump_catalog,
     load_catalog_file,
     parse_catalog,
@@ -155,3 +158,26 @@ def test_snapshot_holds_the_catalog_as_engine_values(database_url: str) -> None:
     }
     assert snapshot.scales.hours_per_month_worst == 40
     assert snapshot.risk_factors == {"thrombosis_history", "needle_aversion"}
+
+
+def test_courses_and_condition_absences_survive_export_and_load(database_url: str) -> None:
+    """The indications' `course` (how long a treatment lasts) and the absences limited to one
+    condition are stored and written back exactly as the seed gives them."""
+    _load(database_url, SEED_CATALOG)
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            exported = parse_catalog(dump_catalog(export_catalog(session)))
+    finally:
+        engine.dispose()
+    seed = load_catalog_file(SEED_CATALOG)
+
+    def courses(catalog: CatalogFile) -> dict[tuple[str, str], CourseEntry]:
+        return {(i.therapy, i.condition): i.course for i in catalog.indications if i.course}
+
+    assert courses(seed), "the seed records courses"
+    assert courses(exported) == courses(seed)
+    assert {t.id: t.absences for t in exported.therapies} == {
+        t.id: t.absences for t in seed.therapies
+    }
+    assert any(a.condition for t in exported.therapies for a in t.absences)

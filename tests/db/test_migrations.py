@@ -122,3 +122,47 @@ def test_0004_brings_an_existing_catalog_to_the_clinical_model_v2(empty_database
         CatalogFile.model_validate(exported.model_dump(mode="json"))  # it loads again
     finally:
         engine.dispose()
+
+
+def test_0009_adds_indication_courses_and_its_downgrade_keeps_the_indications(
+    empty_database_url: str,
+) -> None:
+    """0009 adds `indications.course` (JSON, NULL: not recorded); down to 0008 it goes and
+    every indication stays; back up, the indications have no course until a load brings them."""
+    url = empty_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            replace_catalog(session, load_catalog_file(SEED_CATALOG), actor="t", summary="t")
+            session.commit()
+        with engine.connect() as connection:
+            count = connection.execute(text("SELECT count(*) FROM indications")).scalar_one()
+            with_course = connection.execute(
+                text("SELECT count(*) FROM indications WHERE course IS NOT NULL")
+            ).scalar_one()
+        assert with_course > 0
+        downgrade(url, "0008")
+        engine.dispose()
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("indications")}
+            assert "course" not in columns
+            assert connection.execute(text("SELECT count(*) FROM indications")).scalar_one() == (
+                count
+            )
+        engine.dispose()
+        upgrade(url)
+        with engine.connect() as connection:
+            assert (
+                connection.execute(
+                    text("SELECT count(*) FROM indications WHERE course IS NULL")
+                ).scalar_one()
+                == count
+            )
+        with factory() as session:
+            exported = export_catalog(session)
+        assert all(i.course is None for i in exported.indications)
+        CatalogFile.model_validate(exported.model_dump(mode="json"))  # it loads again
+    finally:
+        engine.dispose()
