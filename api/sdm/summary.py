@@ -62,19 +62,21 @@ def _priorities(ratings: dict[str, float]) -> list[dict[str, Any]]:
     return [{"words": CRITERION_WORDS[name], "rating": f"{value:g}"} for name, value in ordered]
 
 
-def _arrays(options: list[OptionFacts], *, scale: int) -> list[dict[str, Any]]:
+def _arrays(options: list[OptionFacts], *, scale: int, pdf: bool) -> list[dict[str, Any]]:
+    """Each option's first icon array: inline SVG for the page, or for the PDF the print form
+    (a path per panel and kind of icon, see api/icon_array.py) as an image."""
     arrays = []
     for option in options:
         good = [f for f in option.figures if f.get("higher_is_better", True)] or option.figures
         if not good:
             continue
         figure = icon_figure(good[0], short_name(option.result["name"]))
-        svg = render_icon_array(figure)
+        svg = render_icon_array(figure, for_print=pdf)
         width, height = _size(svg)
         arrays.append(
             {
-                "svg": Markup(svg),  # our own template's output, escaped there
-                "base64": base64.b64encode(svg.encode()).decode(),
+                "svg": None if pdf else Markup(svg),  # our own template's output, escaped there
+                "base64": base64.b64encode(svg.encode()).decode() if pdf else None,
                 "desc": describe(figure),
                 "name": short_name(option.result["name"]),
                 # The PDF's image size (xhtml2pdf draws it in points); the HTML keeps the SVG's own.
@@ -316,7 +318,7 @@ def summary_context(data: SummaryInput, *, pdf: bool, squeeze: int = 0) -> dict[
         "rows": rows,
         "blocks": _option_blocks(options, rows) if level != "grid" else None,
         "blocks_per_row": BLOCKS_PER_ROW,
-        "arrays": _arrays(data.options, scale=4 if level == "brief" else 3),
+        "arrays": _arrays(data.options, scale=4 if level == "brief" else 3, pdf=pdf),
         "arrays_per_row": ARRAYS_PER_ROW[level],
         "cautions": cautions,
         "later": later,

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+SVG = "{http://www.w3.org/2000/svg}"
 REQUEST: dict[str, Any] = {
     "condition": "cidp",
     "patient": {"age_years": 52, "prior_treatments": []},
@@ -60,6 +61,22 @@ def test_the_pdf_has_every_option_on_at_most_two_pages(client: TestClient) -> No
     for option in score["ranked"]:
         assert option["name"] in text
     assert "it is not a recommendation" in text
+
+
+def test_the_pdf_icon_arrays_say_what_the_page_s_say(client: TestClient) -> None:
+    """The PDF draws each icon array in its print form (a path per kind of icon): every word
+    of the page's arrays (each panel's label and count, the legend) is in the PDF's text."""
+    request = {"condition": "itp", "patient": {"age_years": 45}}  # 6 arrays, one of 1,000
+    html = client.post("/v1/summary", json=request).text
+    svgs = [ET.fromstring(s) for s in re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL)]
+    assert len(svgs) >= 6
+    response = client.post("/v1/summary", json=request, headers={"Accept": "application/pdf"})
+    assert response.status_code == 200, response.text
+    _, text = _text(response.content)
+    words = [" ".join((t.text or "").split()) for svg in svgs for t in svg.iter(f"{SVG}text")]
+    assert any(w.endswith(" in 1000") for w in words)  # the array of 1,000 people too
+    for said in words:
+        assert said in text
 
 
 @pytest.mark.parametrize("age", [8, 45])
