@@ -1,7 +1,7 @@
 """The printable summary a patient takes home: HTML with print CSS, or the same page as a PDF.
 
-One Jinja2 template makes both. The PDF is drawn by xhtml2pdf (pure Python, with reportlab and
-svglib: wheels from PyPI, no system libraries), so `pip install -e .` alone gives working PDFs.
+One Jinja2 template makes both. The PDF is drawn by xhtml2pdf (with reportlab, its C accelerator
+and svglib: wheels from PyPI, no system libraries), so `pip install -e .` alone gives working PDFs.
 The content is assembled here from a score result and its option grid; every clinical sentence
 comes from the catalog (through the grid and the result's cautions and `later[]`).
 """

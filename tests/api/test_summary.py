@@ -79,6 +79,14 @@ def test_the_pdf_icon_arrays_say_what_the_page_s_say(client: TestClient) -> None
         assert said in text
 
 
+def test_reportlab_formats_numbers_with_its_c_accelerator() -> None:
+    """The dependency `reportlab[accel]` is installed and used: without it every coordinate of
+    an icon array is formatted in Python, ~20 % of the longest summary's time (decision 0012)."""
+    from reportlab.lib import rl_accel
+
+    assert rl_accel.fp_str.__module__ == "_rl_accel"
+
+
 @pytest.mark.parametrize("age", [8, 45])
 @pytest.mark.parametrize("history", ["unknown", "none"])
 def test_every_condition_of_the_seed_prints_on_two_pages_with_every_option(
