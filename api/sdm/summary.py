@@ -335,9 +335,16 @@ def render_summary_html(data: SummaryInput) -> str:
 
 
 def render_summary_pdf(data: SummaryInput) -> bytes:
-    pdf = b""
+    pdf, drawn = b"", ""
+    template = environment().get_template("summary.html.j2")
     for squeeze in range(SQUEEZES + 1):
-        pdf = _draw_pdf(summary_context(data, pdf=True, squeeze=squeeze))
+        html = template.render(summary_context(data, pdf=True, squeeze=squeeze))
+        if html == drawn:
+            # Squeeze 1 asks for the short form, which the rule may have chosen already: the
+            # same page again would overflow again (16 options with the longest note: one
+            # draw of three, ~0.2-0.45 s, was this repeat).
+            continue
+        pdf, drawn = _draw_pdf(html), html
         if _pages(pdf) <= PAGES_AT_MOST:
             break
     return pdf
@@ -348,12 +355,11 @@ def _pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
 
 
-def _draw_pdf(context: dict[str, Any]) -> bytes:
+def _draw_pdf(html: str) -> bytes:
     from reportlab import rl_config
     from xhtml2pdf import pisa
 
     rl_config.invariant = True  # no creation time or random document id: the same bytes
-    html = environment().get_template("summary.html.j2").render(context)
     out = io.BytesIO()
     # capacity=-1: buffers stay in memory. Past its default 100 kB xhtml2pdf spools to a temp
     # file it never closes (a ResourceWarning per summary with several icon arrays).

@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from api.sdm import summary
+
 SVG = "{http://www.w3.org/2000/svg}"
 REQUEST: dict[str, Any] = {
     "condition": "cidp",
@@ -137,9 +139,20 @@ def test_a_long_list_of_options_gets_the_same_short_answers_for_every_option(
     assert max(sizes) <= 10
 
 
-def test_a_long_note_on_the_longest_list_still_prints_on_two_pages(client: TestClient) -> None:
+def test_a_long_note_on_the_longest_list_still_prints_on_two_pages(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the rule does not foresee (here the longest note allowed on 16 options) is drawn
-    again with shorter answers until it fits: the PDF never grows past two pages."""
+    again with shorter answers until it fits, each time a different page: the PDF never grows
+    past two pages."""
+    drawn: list[str] = []
+    draw = summary._draw_pdf
+
+    def recording(html: str) -> bytes:
+        drawn.append(html)
+        return draw(html)
+
+    monkeypatch.setattr(summary, "_draw_pdf", recording)
     request = {"condition": "mg", "patient": {"age_years": 45}}
     note = ("We talked about each option, the travel to the infusion centre and work. " * 30)[:2000]
     body = {**request, "note": note}
@@ -147,6 +160,8 @@ def test_a_long_note_on_the_longest_list_still_prints_on_two_pages(client: TestC
     assert response.status_code == 200, response.text
     pages, text = _text(response.content)
     assert pages <= 2
+    assert len(drawn) >= 2  # the first page overflowed
+    assert len(set(drawn)) == len(drawn)  # no page drawn twice
     for option in client.post("/v1/score", json=request).json()["ranked"]:
         assert " ".join(option["name"].split()) in text
 
