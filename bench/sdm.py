@@ -2,11 +2,15 @@
 
     python bench/sdm.py            # all sections
     python bench/sdm.py --quick    # shorter runs
+    python bench/sdm.py --pdf-only # the PDF summary only (the clinic case and the matrix)
 
 1. `POST /v1/option-grid` vs `POST /v1/score` with the same body, under the same load
    (wrk when installed, else a bounded httpx loop): p50/p99 and their ratio (target: grid p99
    within 2x of score p99);
-2. `POST /v1/summary` with `Accept: application/pdf`, one request at a time (target: < 1 s);
+2. `POST /v1/summary` with `Accept: application/pdf`, one request at a time (target: < 1 s):
+   the clinic case, then every condition of the seed at ages 8 and 45 with treatment history
+   unknown and none (the matrix the tests print), each case a few times: the worst case and the
+   p50 over the cases' medians (`--pdf-only` runs just this section);
 3. `POST /v1/decisions/{id}/replay` on an old release: the first call (which rebuilds the
    release) and then one at a time (target: < 100 ms after the first load);
 4. a curator write (one availability status) on a 10,000-therapy catalog, in process, with
@@ -115,6 +119,56 @@ def pdf_summary(base: str, *, times: int) -> dict[str, Any]:
                 lambda: client.post(f"{base}/v1/summary", json=body, headers=headers), times
             ),
         }
+
+
+def pdf_cases(conditions: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every condition at ages 8 and 45, history unknown and none: the tests' matrix."""
+    for condition in conditions:
+        for age in (8, 45):
+            for history in ("unknown", "none"):
+                patient: dict[str, Any] = {"age_years": age}
+                if history == "none":
+                    patient["prior_treatments"] = []
+                body = {"condition": condition, "patient": patient}
+                yield f"{condition} {age} y, {history}", body
+
+
+def pdf_matrix(base: str, *, times: int) -> dict[str, Any]:
+    """Each case of the matrix `times` times, one request at a time; per case the median."""
+    headers = {"accept": "application/pdf"}
+    load_before = os.getloadavg()
+    cases: list[dict[str, Any]] = []
+    with httpx.Client(timeout=60) as client:
+        conditions = [c["id"] for c in client.get(f"{base}/v1/conditions").json()["items"]]
+        for name, body in pdf_cases(conditions):
+            options = len(client.post(f"{base}/v1/score", json=body).json()["ranked"])
+            samples = []
+            for _ in range(times):
+                started = time.perf_counter()
+                response = client.post(f"{base}/v1/summary", json=body, headers=headers)
+                samples.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+            cases.append(
+                {
+                    "case": name,
+                    "options": options,
+                    "bytes": len(response.content),
+                    "median_ms": statistics.median(samples),
+                    "max_ms": max(samples),
+                }
+            )
+    medians = [case["median_ms"] for case in cases]
+    worst = max(cases, key=lambda case: case["median_ms"])
+    return {
+        "cases": len(cases),
+        "times_each": times,
+        "p50_ms": statistics.median(medians),
+        "worst": worst,
+        "slowest_call_ms": max(case["max_ms"] for case in cases),
+        "under_1s": sum(case["max_ms"] < 1000 for case in cases),
+        "load_average_1min": [load_before[0], os.getloadavg()[0]],
+        "by_case": sorted(cases, key=lambda case: -case["median_ms"]),
+    }
 
 
 def replay_old_release(
@@ -255,24 +309,35 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--therapies", type=int, default=10_000)
+    parser.add_argument("--pdf-only", action="store_true")
     args = parser.parse_args()
     seconds = 3 if args.quick else args.seconds
     times = 10 if args.quick else 40
     workdir = Path(tempfile.mkdtemp(prefix="tada-bench-sdm-"))
     results: dict[str, Any] = {}
+    if args.pdf_only:
+        with server(workdir) as (base, _env):
+            results["pdf_summary"] = pdf_summary(base, times=times)
+            results["pdf_matrix"] = pdf_matrix(base, times=1 if args.quick else 3)
+        return report(results, "sdm-pdf.json")
     with server(workdir) as (base, env):
         results["grid_vs_score"] = grid_vs_score(
             base, seconds=seconds, connections=args.connections
         )
         results["pdf_summary"] = pdf_summary(base, times=times)
+        results["pdf_matrix"] = pdf_matrix(base, times=1 if args.quick else 3)
         results["replay"] = replay_old_release(base, env, workdir, times=times)
     results["curator_write"] = curator_write_at_scale(
         workdir, therapies=args.therapies, writes=5 if args.quick else 40
     )
+    return report(results, "sdm.json")
+
+
+def report(results: dict[str, Any], name: str) -> int:
     print(json.dumps(results, indent=2))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "sdm.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / name).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The printable summary a patient takes home: HTML with print CSS, or the same page as a PDF.
 
-One Jinja2 template makes both. The PDF is drawn by xhtml2pdf (pure Python, with reportlab and
-svglib: wheels from PyPI, no system libraries), so `pip install -e .` alone gives working PDFs.
+One Jinja2 template makes both. The PDF is drawn by xhtml2pdf (with reportlab, its C accelerator
+and svglib: wheels from PyPI, no system libraries), so `pip install -e .` alone gives working PDFs.
 The content is assembled here from a score result and its option grid; every clinical sentence
 comes from the catalog (through the grid and the result's cautions and `later[]`).
 """
@@ -62,19 +62,21 @@ def _priorities(ratings: dict[str, float]) -> list[dict[str, Any]]:
     return [{"words": CRITERION_WORDS[name], "rating": f"{value:g}"} for name, value in ordered]
 
 
-def _arrays(options: list[OptionFacts], *, scale: int) -> list[dict[str, Any]]:
+def _arrays(options: list[OptionFacts], *, scale: int, pdf: bool) -> list[dict[str, Any]]:
+    """Each option's first icon array: inline SVG for the page, or for the PDF the print form
+    (a path per panel and kind of icon, see api/icon_array.py) as an image."""
     arrays = []
     for option in options:
         good = [f for f in option.figures if f.get("higher_is_better", True)] or option.figures
         if not good:
             continue
         figure = icon_figure(good[0], short_name(option.result["name"]))
-        svg = render_icon_array(figure)
+        svg = render_icon_array(figure, for_print=pdf)
         width, height = _size(svg)
         arrays.append(
             {
-                "svg": Markup(svg),  # our own template's output, escaped there
-                "base64": base64.b64encode(svg.encode()).decode(),
+                "svg": None if pdf else Markup(svg),  # our own template's output, escaped there
+                "base64": base64.b64encode(svg.encode()).decode() if pdf else None,
                 "desc": describe(figure),
                 "name": short_name(option.result["name"]),
                 # The PDF's image size (xhtml2pdf draws it in points); the HTML keeps the SVG's own.
@@ -316,7 +318,7 @@ def summary_context(data: SummaryInput, *, pdf: bool, squeeze: int = 0) -> dict[
         "rows": rows,
         "blocks": _option_blocks(options, rows) if level != "grid" else None,
         "blocks_per_row": BLOCKS_PER_ROW,
-        "arrays": _arrays(data.options, scale=4 if level == "brief" else 3),
+        "arrays": _arrays(data.options, scale=4 if level == "brief" else 3, pdf=pdf),
         "arrays_per_row": ARRAYS_PER_ROW[level],
         "cautions": cautions,
         "later": later,
@@ -333,9 +335,16 @@ def render_summary_html(data: SummaryInput) -> str:
 
 
 def render_summary_pdf(data: SummaryInput) -> bytes:
-    pdf = b""
+    pdf, drawn = b"", ""
+    template = environment().get_template("summary.html.j2")
     for squeeze in range(SQUEEZES + 1):
-        pdf = _draw_pdf(summary_context(data, pdf=True, squeeze=squeeze))
+        html = template.render(summary_context(data, pdf=True, squeeze=squeeze))
+        if html == drawn:
+            # Squeeze 1 asks for the short form, which the rule may have chosen already: the
+            # same page again would overflow again (16 options with the longest note: one
+            # draw of three, ~0.2-0.45 s, was this repeat).
+            continue
+        pdf, drawn = _draw_pdf(html), html
         if _pages(pdf) <= PAGES_AT_MOST:
             break
     return pdf
@@ -346,12 +355,11 @@ def _pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
 
 
-def _draw_pdf(context: dict[str, Any]) -> bytes:
+def _draw_pdf(html: str) -> bytes:
     from reportlab import rl_config
     from xhtml2pdf import pisa
 
     rl_config.invariant = True  # no creation time or random document id: the same bytes
-    html = environment().get_template("summary.html.j2").render(context)
     out = io.BytesIO()
     # capacity=-1: buffers stay in memory. Past its default 100 kB xhtml2pdf spools to a temp
     # file it never closes (a ResourceWarning per summary with several icon arrays).

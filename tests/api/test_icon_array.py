@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -80,8 +81,71 @@ def test_catalog_text_is_escaped(label: str) -> None:
     assert root.find(f"{SVG}desc") is not None
 
 
+RARE = IconArrayFigure("x-1", "rituximab", "had a serious infection", 3, 1000, "1 year")
+NONE_ON_PLACEBO = IconArrayFigure(
+    "x-2", "avatrombopag", "responded", 100, 100, "8 days", "placebo", 0
+)
+START = re.compile(r"M([0-9.]+) ([0-9.]+)")
+
+
+def _starts(icons: list[ET.Element]) -> list[float]:
+    """Where the print form's path starts each of these icons, as x, y, x, y...: a circle at
+    its left edge, a square at its corner."""
+    starts = []
+    for icon in icons:
+        if icon.tag == f"{SVG}circle":
+            starts += [
+                float(icon.get("cx", "")) - float(icon.get("r", "")),
+                float(icon.get("cy", "")),
+            ]
+        else:
+            starts += [float(icon.get("x", "")), float(icon.get("y", ""))]
+    return starts
+
+
+def _words(root: ET.Element) -> list[str | None]:
+    return [root.findtext(f"{SVG}title"), root.findtext(f"{SVG}desc")] + [
+        t.text for t in root.iter(f"{SVG}text")
+    ]
+
+
+@pytest.mark.parametrize("figure", [ICVIG, RARE, NONE_ON_PLACEBO], ids=lambda f: f.figure_id)
+def test_the_print_form_draws_the_same_icons_as_one_path_per_kind(figure: IconArrayFigure) -> None:
+    """For the PDF each panel's events are one path and the others another: the same places,
+    shapes, fills and words as an element per icon."""
+    full = render_icon_array(figure)
+    compact = render_icon_array(figure, for_print=True)
+    full_root, print_root = ET.fromstring(full), ET.fromstring(compact)
+    assert _words(print_root) == _words(full_root)
+    assert print_root.attrib == full_root.attrib
+    panels = list(zip(_panels(full), _panels(compact), strict=True))
+    assert len(panels) == (1 if figure.comparator_events is None else 2)
+    for full_panel, print_panel in panels:
+        assert not print_panel.findall(f"{SVG}circle") + print_panel.findall(f"{SVG}rect")
+        icons = [i for i in full_panel if i.tag in (f"{SVG}circle", f"{SVG}rect")]
+        assert len(icons) == figure.per
+        for kind in ("event", "no-event"):
+            drawn = [i for i in icons if i.get("class") == kind]
+            paths = print_panel.findall(f"{SVG}path[@class='{kind}']")
+            if not drawn:
+                assert not paths  # no empty path
+                continue
+            (path,) = paths
+            for attribute in ("fill", "stroke", "stroke-width"):
+                assert {path.get(attribute)} == {i.get(attribute) for i in drawn}
+            d = path.get("d", "")
+            starts = [float(n) for point in START.findall(d) for n in point]
+            assert starts == pytest.approx(_starts(drawn), abs=0.01)
+            # Each icon is one closed outline: two half arcs (a circle) or four sides (a square).
+            outlines = START.split(d)[3::3]
+            assert len(outlines) == len(drawn) == d.count("z")
+            circle = drawn[0].tag == f"{SVG}circle"
+            assert all(o.count("a") == 2 if circle else o.count("h") == 2 for o in outlines)
+
+
 def test_the_same_figure_gives_the_same_bytes() -> None:
     assert render_icon_array(ICVIG).encode() == render_icon_array(ICVIG).encode()
+    assert render_icon_array(ICVIG, for_print=True) == render_icon_array(ICVIG, for_print=True)
 
 
 def test_the_endpoint_draws_a_catalog_figure_by_its_id(client: TestClient) -> None:

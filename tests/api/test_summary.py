@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -12,8 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from api.sdm import summary
 from api.sdm.grid import DANGLING, brief
 
+SVG = "{http://www.w3.org/2000/svg}"
 REQUEST: dict[str, Any] = {
     "condition": "cidp",
     "patient": {"age_years": 52, "prior_treatments": []},
@@ -22,7 +25,12 @@ REQUEST: dict[str, Any] = {
 }
 
 
+@functools.cache
 def _text(pdf: bytes) -> tuple[int, str]:
+    """Pages and text of a PDF. Parsing is most of a printed case's test time (pypdf reads every
+    drawing operator of the icon arrays, ~0.1 s a PDF), and the same bytes come back often: 28
+    distinct PDFs in the 44 cases of the seed matrix, the same again on the other database. The
+    same bytes give the same text, so each is parsed once."""
     reader = PdfReader(io.BytesIO(pdf))
     text = " ".join(page.extract_text() for page in reader.pages)
     return len(reader.pages), " ".join(text.split())
@@ -63,6 +71,30 @@ def test_the_pdf_has_every_option_on_at_most_two_pages(client: TestClient) -> No
     for option in score["ranked"]:
         assert option["name"] in text
     assert "it is not a recommendation" in text
+
+
+def test_the_pdf_icon_arrays_say_what_the_page_s_say(client: TestClient) -> None:
+    """The PDF draws each icon array in its print form (a path per kind of icon): every word
+    of the page's arrays (each panel's label and count, the legend) is in the PDF's text."""
+    request = {"condition": "itp", "patient": {"age_years": 45}}  # 6 arrays, one of 1,000
+    html = client.post("/v1/summary", json=request).text
+    svgs = [ET.fromstring(s) for s in re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL)]
+    assert len(svgs) >= 6
+    response = client.post("/v1/summary", json=request, headers={"Accept": "application/pdf"})
+    assert response.status_code == 200, response.text
+    _, text = _text(response.content)
+    words = [" ".join((t.text or "").split()) for svg in svgs for t in svg.iter(f"{SVG}text")]
+    assert any(w.endswith(" in 1000") for w in words)  # the array of 1,000 people too
+    for said in words:
+        assert said in text
+
+
+def test_reportlab_formats_numbers_with_its_c_accelerator() -> None:
+    """The dependency `reportlab[accel]` is installed and used: without it every coordinate of
+    an icon array is formatted in Python, ~20 % of the longest summary's time (decision 0012)."""
+    from reportlab.lib import rl_accel
+
+    assert rl_accel.fp_str.__module__ == "_rl_accel"
 
 
 @pytest.mark.parametrize("age", [8, 45])
@@ -115,9 +147,20 @@ def test_a_long_list_of_options_gets_the_same_short_answers_for_every_option(
     assert max(sizes) <= 10
 
 
-def test_a_long_note_on_the_longest_list_still_prints_on_two_pages(client: TestClient) -> None:
+def test_a_long_note_on_the_longest_list_still_prints_on_two_pages(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the rule does not foresee (here the longest note allowed on 16 options) is drawn
-    again with shorter answers until it fits: the PDF never grows past two pages."""
+    again with shorter answers until it fits, each time a different page: the PDF never grows
+    past two pages."""
+    drawn: list[str] = []
+    draw = summary._draw_pdf
+
+    def recording(html: str) -> bytes:
+        drawn.append(html)
+        return draw(html)
+
+    monkeypatch.setattr(summary, "_draw_pdf", recording)
     request = {"condition": "mg", "patient": {"age_years": 45}}
     note = ("We talked about each option, the travel to the infusion centre and work. " * 30)[:2000]
     body = {**request, "note": note}
@@ -125,6 +168,8 @@ def test_a_long_note_on_the_longest_list_still_prints_on_two_pages(client: TestC
     assert response.status_code == 200, response.text
     pages, text = _text(response.content)
     assert pages <= 2
+    assert len(drawn) >= 2  # the first page overflowed
+    assert len(set(drawn)) == len(drawn)  # no page drawn twice
     for option in client.post("/v1/score", json=request).json()["ranked"]:
         assert " ".join(option["name"].split()) in text
 
