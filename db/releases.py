@@ -42,13 +42,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from db import catalog_io, models, queries
-from db.catalog_file import CatalogFile
+from db.catalog_file import CatalogFile, TherapyEntry
 from scoring.model import CatalogSnapshot
 
 EntityKey = tuple[str, str]
 SINGLETON = "*"
 THERAPY, INDICATION, CONDITION, SOURCE = "therapy", "indication", "condition", "source"
 RISK_FACTORS, OBSERVATION_CODES, SCALES = "risk_factors", "observation_codes", "scales"
+# A therapy's record is its core (its own fields, kind THERAPY) and one part per list it holds,
+# each keyed by the therapy's id, its kind the record's field name (see 0011): a write to one
+# availability row re-reads and re-hashes that therapy's availability, not its whole record.
+THERAPY_PARTS: dict[str, tuple[type[models.Base], Callable[[Any], BaseModel]]] = {
+    "adverse_effects": (models.AdverseEffect, catalog_io.adverse_effect_entry),
+    "risk_rules": (models.RiskRule, catalog_io.risk_rule_entry),
+    "costs": (models.Cost, catalog_io.cost_entry),
+    "availability": (models.Availability, catalog_io.availability_entry),
+}
+_PART_OF_ROW: dict[type[models.Base], str] = {
+    model: part for part, (model, _) in THERAPY_PARTS.items()
+}
 _TOUCHED = "tada_release_touched"
 _ENTRY = models.ReleaseEntry
 _ENTRY_TABLE: Table = models.ReleaseEntry.__table__  # type: ignore[assignment]
@@ -69,9 +81,17 @@ def indication_key(therapy_id: str, condition_id: str) -> str:
     return f"{therapy_id}/{condition_id}"
 
 
-def _keys_of(session: Session, obj: object, deleted: bool) -> Iterator[EntityKey]:
+def therapy_keys(therapy_id: str) -> list[EntityKey]:
+    """The entities of one therapy's record: its core and its parts."""
+    return [(THERAPY, therapy_id), *((part, therapy_id) for part in THERAPY_PARTS)]
+
+
+def _keys_of(session: Session, obj: object, *, new: bool, deleted: bool) -> Iterator[EntityKey]:
     if isinstance(obj, models.Therapy):
-        yield THERAPY, obj.id
+        if new or deleted:  # its lists come and go with it
+            yield from therapy_keys(obj.id)
+        else:
+            yield THERAPY, obj.id
         if deleted:  # the database cascades to its indications
             for therapy_id, condition_id in session.execute(
                 select(models.Indication.therapy_id, models.Indication.condition_id).where(
@@ -83,7 +103,7 @@ def _keys_of(session: Session, obj: object, deleted: bool) -> Iterator[EntityKey
         obj, models.AdverseEffect | models.RiskRule | models.Cost | models.Availability
     ):
         if obj.therapy_id is not None:  # else a new child of a therapy that is itself new
-            yield THERAPY, obj.therapy_id
+            yield _PART_OF_ROW[type(obj)], obj.therapy_id
     elif isinstance(obj, models.Indication):
         if obj.therapy_id is not None and obj.condition_id is not None:
             yield INDICATION, indication_key(obj.therapy_id, obj.condition_id)
@@ -116,18 +136,18 @@ def _condition_dependents(session: Session, condition_id: str) -> Iterator[Entit
         )
     ):
         yield INDICATION, indication_key(therapy_id, cond)
-    for model in (models.Cost, models.RiskRule):
+    for part, model in (("costs", models.Cost), ("risk_rules", models.RiskRule)):
         for therapy_id in session.scalars(
             select(model.therapy_id).where(model.condition_id == condition_id)
         ):
-            yield THERAPY, therapy_id
+            yield part, therapy_id
 
 
 def collect_touched(session: Session, _context: object, _instances: object) -> None:
     """`before_flush` listener: remember the catalog entities this flush will change."""
     touched: set[EntityKey] | None = session.info.get(_TOUCHED)
     for obj in (*session.new, *session.dirty, *session.deleted):
-        keys = set(_keys_of(session, obj, deleted=obj in session.deleted))
+        keys = set(_keys_of(session, obj, new=obj in session.new, deleted=obj in session.deleted))
         if keys:
             if touched is None:
                 touched = session.info.setdefault(_TOUCHED, set())
@@ -164,11 +184,31 @@ def split_catalog(catalog: CatalogFile) -> dict[EntityKey, Any]:
     }
     entities.update({(SOURCE, s.id): _dump(s) for s in catalog.sources})
     entities.update({(CONDITION, c.id): _dump(c) for c in catalog.conditions})
-    entities.update({(THERAPY, t.id): _dump(t) for t in catalog.therapies})
+    for therapy in catalog.therapies:
+        whole = _dump(therapy)
+        entities[(THERAPY, therapy.id)] = {
+            field: value for field, value in whole.items() if field not in THERAPY_PARTS
+        }
+        entities.update({(part, therapy.id): whole[part] for part in THERAPY_PARTS})
     for indication in catalog.indications:
         key = indication_key(indication.therapy, indication.condition)
         entities[(INDICATION, key)] = _dump(indication)
     return entities
+
+
+def whole_therapy(therapy_id: str, core: Any, entities: dict[EntityKey, Any]) -> Any:
+    """A therapy's record from its core and the parts among `entities`.
+
+    A part overrides the list of the same name in the core: cores recorded before therapies
+    were split (0011) hold their lists, and a list not recorded as a part since is the one in
+    that core. A core recorded since holds no lists, and each of its parts is recorded with it.
+    """
+    parts = {
+        part: entities[(part, therapy_id)]
+        for part in THERAPY_PARTS
+        if (part, therapy_id) in entities
+    }
+    return {**core, **parts}
 
 
 def join_catalog(entities: dict[EntityKey, Any]) -> CatalogFile:
@@ -185,7 +225,7 @@ def join_catalog(entities: dict[EntityKey, Any]) -> CatalogFile:
             "observation_codes": entities.get((OBSERVATION_CODES, SINGLETON), {}),
             "scales": entities[(SCALES, SINGLETON)],
             "conditions": of(CONDITION),
-            "therapies": of(THERAPY),
+            "therapies": [whole_therapy(t["id"], t, entities) for t in of(THERAPY)],
             "indications": of(INDICATION),
         }
     )
@@ -202,8 +242,8 @@ def _indication_where(entity_id: str) -> Select[Any]:
 # A record entity: the query for it by its key, and its one mapping to the catalog file's record.
 _RECORDS: dict[str, tuple[Callable[[str], Select[Any]], Callable[[Any], BaseModel]]] = {
     THERAPY: (
-        lambda entity_id: queries.therapy_record_query().where(models.Therapy.id == entity_id),
-        catalog_io.therapy_entry,
+        lambda entity_id: select(models.Therapy).where(models.Therapy.id == entity_id),
+        lambda row: TherapyEntry.model_validate(catalog_io.therapy_core_fields(row)),
     ),
     INDICATION: (_indication_where, catalog_io.indication_entry),
     CONDITION: (
@@ -224,7 +264,13 @@ def _current_entity(session: Session, key: EntityKey) -> Any | None:
     if kind in _RECORDS:
         query, to_entry = _RECORDS[kind]
         row = session.scalars(query(entity_id).execution_options(**fresh)).first()
-        return _dump(to_entry(row)) if row is not None else None
+        if row is None:
+            return None
+        if kind == THERAPY:  # its core: the lists are its parts
+            return to_entry(row).model_dump(mode="json", exclude=set(THERAPY_PARTS))
+        return _dump(to_entry(row))
+    if kind in THERAPY_PARTS:
+        return _current_part(session, kind, entity_id)
     if kind == RISK_FACTORS:
         factors = session.scalars(
             select(models.RiskFactor).order_by(models.RiskFactor.id).execution_options(**fresh)
@@ -241,6 +287,22 @@ def _current_entity(session: Session, key: EntityKey) -> Any | None:
         scales = session.get(models.ValueScales, 1, populate_existing=True)
         return _dump(catalog_io.scales_entry(scales)) if scales else None
     raise ValueError(f"unknown catalog entity kind {kind!r}")
+
+
+def _current_part(session: Session, part: str, therapy_id: str) -> list[Any] | None:
+    """One list of a therapy's record, in the order its relationship keeps (the export's), or
+    None if the therapy is gone."""
+    model, to_entry = THERAPY_PARTS[part]
+    order = getattr(models.Therapy, part).property.order_by
+    rows = session.scalars(
+        select(model)
+        .where(model.therapy_id == therapy_id)  # type: ignore[attr-defined]
+        .order_by(*order)
+        .execution_options(populate_existing=True)
+    ).all()
+    if not rows and session.get(models.Therapy, therapy_id) is None:
+        return None
+    return [_dump(to_entry(row)) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +323,9 @@ def record_release(session: Session, *, version: int, whole_catalog: bool) -> in
     """
     session.flush()
     touched: set[EntityKey] = session.info.pop(_TOUCHED, set())
-    previous = {} if whole_catalog else _latest_digests(session, touched)
+    cores = [entity_id for kind, entity_id in touched if kind == THERAPY]
+    parts_of_cores = {(part, t) for t in cores for part in THERAPY_PARTS}
+    previous = {} if whole_catalog else _latest_digests(session, touched | parts_of_cores)
     # An entity with an entry proves a baseline exists; only a write of nothing but new
     # entities (or of nothing) has to ask.
     has_baseline = bool(previous) or _has_baseline(session)
@@ -270,6 +334,9 @@ def record_release(session: Session, *, version: int, whole_catalog: bool) -> in
         previous = _manifest_at(session, version - 1) if has_baseline else {}
         keys: Iterable[EntityKey] = sorted(set(current) | set(previous))
     else:
+        # A core recorded now holds no lists: a part with no entry yet (its list still only in
+        # a core recorded before 0011) is recorded with it, or the list would be lost.
+        touched |= {key for key in parts_of_cores if previous.get(key) is None}
         current = {key: _current_entity(session, key) for key in touched}
         keys = sorted(touched)
     blobs: dict[str, str] = {}
@@ -426,7 +493,7 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
     if session.get(models.CatalogRelease, version) is None:
         raise ReleaseNotRecorded(f"catalog version {version} has no recorded release")
     found: dict[EntityKey, Any] = {}
-    for chunk in _chunks(sorted(keys), 200):
+    for chunk in _chunks(sorted(_with_parts(keys)), 200):
         rows = session.execute(
             select(_ENTRY.kind, _ENTRY.entity_id, models.CatalogBlob.body)
             .join(models.CatalogBlob, models.CatalogBlob.digest == _ENTRY.digest, isouter=True)
@@ -438,13 +505,27 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
                 found.pop((kind, entity_id), None)
             else:
                 found[(kind, entity_id)] = body
-    return {key: json.loads(body) for key, body in found.items()}
+    return _whole_records(keys, {key: json.loads(body) for key, body in found.items()})
 
 
 def entities_now(session: Session, keys: set[EntityKey]) -> dict[EntityKey, Any]:
     """Some entities as they are in the database now (absent ones left out)."""
-    found = {key: _current_entity(session, key) for key in sorted(keys)}
-    return {key: body for key, body in found.items() if body is not None}
+    found = {key: _current_entity(session, key) for key in sorted(_with_parts(keys))}
+    return _whole_records(keys, {key: body for key, body in found.items() if body is not None})
+
+
+def _with_parts(keys: set[EntityKey]) -> set[EntityKey]:
+    """The keys and, for each therapy among them, its parts."""
+    return keys | {k for kind, t in keys if kind == THERAPY for k in therapy_keys(t)}
+
+
+def _whole_records(keys: set[EntityKey], found: dict[EntityKey, Any]) -> dict[EntityKey, Any]:
+    """The entities asked for, each therapy as its whole record (core and parts joined)."""
+    return {
+        key: whole_therapy(key[1], found[key], found) if key[0] == THERAPY else found[key]
+        for key in keys
+        if key in found
+    }
 
 
 def snapshot_of(catalog: CatalogFile, *, version: int) -> CatalogSnapshot:
