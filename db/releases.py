@@ -1,7 +1,8 @@
 """Catalog releases: every catalog version can be rebuilt exactly as it was.
 
-Each catalog entity (a source, a condition, a therapy with its costs, availability, rules and
-adverse effects, an indication with its figures, and the three catalog-wide lists) is stored as
+Each catalog entity (a source, a condition, a therapy's core and each of its four lists -- adverse
+effects, risk rules, costs, availability -- as a part of its own (0011), an indication with its
+figures, and the three catalog-wide lists) is stored as
 its catalog-file entry in canonical JSON, addressed by SHA-256 (`catalog_blobs`). A release is
 a manifest of (entity -> digest); it is stored as *changes*: each version adds one
 `release_entries` row per entity whose content changed (a NULL digest when it was removed). The
