@@ -30,6 +30,7 @@ from db.releases import (
     catalog_at,
     digest_of,
     entities_at,
+    entities_now,
     split_catalog,
 )
 from db.session import WRITE_OPTIONS, make_engine, make_session_factory
@@ -135,6 +136,23 @@ def test_a_write_to_one_availability_row_records_only_that_therapys_availability
     assert body == canonical([a.model_dump(mode="json") for a in exported.availability])
     # The availability list, not the therapy's whole record (760 of 17,831 bytes in the seed).
     assert len(body) * 10 < len(whole)
+
+
+def test_every_therapy_read_part_by_part_is_the_exported_record_byte_for_byte(
+    session: Session,
+) -> None:
+    """The plain-row reads a write records (each part alone, the core alone) give the bytes the
+    whole-catalog export gives, for every therapy, rule form and cost of the seed."""
+    catalog = export_catalog(session)
+    split = split_catalog(catalog)
+    parts = {key for key in split if key[0] in THERAPY_PARTS}
+    assert {k: canonical(v) for k, v in entities_now(session, parts).items()} == {
+        k: canonical(split[k]) for k in parts
+    }
+    whole = entities_now(session, {(THERAPY, t.id) for t in catalog.therapies})
+    assert {k: canonical(v) for k, v in whole.items()} == {
+        (THERAPY, t.id): canonical(t.model_dump(mode="json")) for t in catalog.therapies
+    }
 
 
 def test_a_release_recorded_with_whole_therapies_rebuilds_byte_for_byte(session: Session) -> None:
