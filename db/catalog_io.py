@@ -358,6 +358,21 @@ def condition_entry(row: Condition) -> ConditionEntry:
 
 
 def therapy_entry(row: Therapy) -> TherapyEntry:
+    """A therapy's whole record: its own fields and its four lists (rows loaded with it)."""
+    return TherapyEntry.model_validate(
+        {
+            **therapy_core_fields(row),
+            "adverse_effects": [adverse_effect_entry(e) for e in row.adverse_effects],
+            "risk_rules": [risk_rule_fields(r) for r in row.risk_rules],
+            "costs": [cost_entry(c) for c in row.costs],
+            "availability": [availability_entry(a) for a in row.availability],
+        }
+    )
+
+
+def therapy_core_fields(row: Therapy) -> dict[str, Any]:
+    """A therapy's own fields as its record holds them: everything but its four lists (the
+    rows of other tables), so the therapy row alone is enough."""
     hours_range = None
     if row.hours_per_session_min is not None and row.hours_per_session_max is not None:
         hours_range = (row.hours_per_session_min, row.hours_per_session_max)
@@ -368,33 +383,27 @@ def therapy_entry(row: Therapy) -> TherapyEntry:
             text=row.home_rule_text or "",
             source=row.home_rule_source_id,
         )
-    return TherapyEntry.model_validate(
-        {
-            "id": row.id,
-            "name": row.name,
-            "modality": row.modality,
-            "route": row.route,
-            "summary": row.summary,
-            "source": row.source_id,
-            "care_settings": row.care_settings,
-            "codes": row.codes,
-            "home_rule": home,
-            "administration": Administration(
-                hours_per_session=row.hours_per_session,
-                hours_per_session_range=hours_range,
-                sessions_per_month=row.sessions_per_month,
-                needles_per_session=row.needles_per_session,
-                text=row.administration_text,
-                source=row.administration_source_id,
-            ),
-            "onset_days": row.onset_days,
-            "absences": row.absences or [],
-            "adverse_effects": [adverse_effect_entry(e) for e in row.adverse_effects],
-            "risk_rules": [risk_rule_fields(r) for r in row.risk_rules],
-            "costs": [cost_entry(c) for c in row.costs],
-            "availability": [availability_entry(a) for a in row.availability],
-        }
-    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "modality": row.modality,
+        "route": row.route,
+        "summary": row.summary,
+        "source": row.source_id,
+        "care_settings": row.care_settings,
+        "codes": row.codes,
+        "home_rule": home,
+        "administration": Administration(
+            hours_per_session=row.hours_per_session,
+            hours_per_session_range=hours_range,
+            sessions_per_month=row.sessions_per_month,
+            needles_per_session=row.needles_per_session,
+            text=row.administration_text,
+            source=row.administration_source_id,
+        ),
+        "onset_days": row.onset_days,
+        "absences": row.absences or [],
+    }
 
 
 def adverse_effect_entry(row: AdverseEffect) -> AdverseEffectEntry:

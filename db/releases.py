@@ -1,7 +1,8 @@
 """Catalog releases: every catalog version can be rebuilt exactly as it was.
 
-Each catalog entity (a source, a condition, a therapy with its costs, availability, rules and
-adverse effects, an indication with its figures, and the three catalog-wide lists) is stored as
+Each catalog entity (a source, a condition, a therapy's core and each of its four lists -- adverse
+effects, risk rules, costs, availability -- as a part of its own (0011), an indication with its
+figures, and the three catalog-wide lists) is stored as
 its catalog-file entry in canonical JSON, addressed by SHA-256 (`catalog_blobs`). A release is
 a manifest of (entity -> digest); it is stored as *changes*: each version adds one
 `release_entries` row per entity whose content changed (a NULL digest when it was removed). The
@@ -19,6 +20,7 @@ rows -> engine snapshot", so a rebuilt snapshot cannot drift from the one scored
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +33,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     create_engine,
     func,
     insert,
@@ -42,13 +45,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from db import catalog_io, models, queries
-from db.catalog_file import CatalogFile
+from db.catalog_file import CatalogFile, TherapyEntry
 from scoring.model import CatalogSnapshot
 
 EntityKey = tuple[str, str]
 SINGLETON = "*"
 THERAPY, INDICATION, CONDITION, SOURCE = "therapy", "indication", "condition", "source"
 RISK_FACTORS, OBSERVATION_CODES, SCALES = "risk_factors", "observation_codes", "scales"
+# A therapy's record is its core (its own fields, kind THERAPY) and one part per list it holds,
+# each keyed by the therapy's id, its kind the record's field name (see 0011): a write to one
+# availability row re-reads and re-hashes that therapy's availability, not its whole record.
+THERAPY_PARTS: dict[str, tuple[type[models.Base], Callable[[Any], BaseModel]]] = {
+    "adverse_effects": (models.AdverseEffect, catalog_io.adverse_effect_entry),
+    "risk_rules": (models.RiskRule, catalog_io.risk_rule_entry),
+    "costs": (models.Cost, catalog_io.cost_entry),
+    "availability": (models.Availability, catalog_io.availability_entry),
+}
+_PART_OF_ROW: dict[type[models.Base], str] = {
+    model: part for part, (model, _) in THERAPY_PARTS.items()
+}
 _TOUCHED = "tada_release_touched"
 _ENTRY = models.ReleaseEntry
 _ENTRY_TABLE: Table = models.ReleaseEntry.__table__  # type: ignore[assignment]
@@ -69,9 +84,17 @@ def indication_key(therapy_id: str, condition_id: str) -> str:
     return f"{therapy_id}/{condition_id}"
 
 
-def _keys_of(session: Session, obj: object, deleted: bool) -> Iterator[EntityKey]:
+def therapy_keys(therapy_id: str) -> list[EntityKey]:
+    """The entities of one therapy's record: its core and its parts."""
+    return [(THERAPY, therapy_id), *((part, therapy_id) for part in THERAPY_PARTS)]
+
+
+def _keys_of(session: Session, obj: object, *, new: bool, deleted: bool) -> Iterator[EntityKey]:
     if isinstance(obj, models.Therapy):
-        yield THERAPY, obj.id
+        if new or deleted:  # its lists come and go with it
+            yield from therapy_keys(obj.id)
+        else:
+            yield THERAPY, obj.id
         if deleted:  # the database cascades to its indications
             for therapy_id, condition_id in session.execute(
                 select(models.Indication.therapy_id, models.Indication.condition_id).where(
@@ -83,7 +106,7 @@ def _keys_of(session: Session, obj: object, deleted: bool) -> Iterator[EntityKey
         obj, models.AdverseEffect | models.RiskRule | models.Cost | models.Availability
     ):
         if obj.therapy_id is not None:  # else a new child of a therapy that is itself new
-            yield THERAPY, obj.therapy_id
+            yield _PART_OF_ROW[type(obj)], obj.therapy_id
     elif isinstance(obj, models.Indication):
         if obj.therapy_id is not None and obj.condition_id is not None:
             yield INDICATION, indication_key(obj.therapy_id, obj.condition_id)
@@ -116,18 +139,25 @@ def _condition_dependents(session: Session, condition_id: str) -> Iterator[Entit
         )
     ):
         yield INDICATION, indication_key(therapy_id, cond)
-    for model in (models.Cost, models.RiskRule):
+    for part, model in (("costs", models.Cost), ("risk_rules", models.RiskRule)):
         for therapy_id in session.scalars(
             select(model.therapy_id).where(model.condition_id == condition_id)
         ):
-            yield THERAPY, therapy_id
+            yield part, therapy_id
 
 
 def collect_touched(session: Session, _context: object, _instances: object) -> None:
     """`before_flush` listener: remember the catalog entities this flush will change."""
     touched: set[EntityKey] | None = session.info.get(_TOUCHED)
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        keys = set(_keys_of(session, obj, deleted=obj in session.deleted))
+    # Each of `session.new`, `.dirty`, `.deleted` builds a new set: read once per flush, never
+    # per object (a load of 10,000 therapies adds some 70,000 new objects).
+    changed = [
+        *((obj, True, False) for obj in session.new),
+        *((obj, False, False) for obj in session.dirty),
+        *((obj, False, True) for obj in session.deleted),
+    ]
+    for obj, new, deleted in changed:
+        keys = set(_keys_of(session, obj, new=new, deleted=deleted))
         if keys:
             if touched is None:
                 touched = session.info.setdefault(_TOUCHED, set())
@@ -164,11 +194,31 @@ def split_catalog(catalog: CatalogFile) -> dict[EntityKey, Any]:
     }
     entities.update({(SOURCE, s.id): _dump(s) for s in catalog.sources})
     entities.update({(CONDITION, c.id): _dump(c) for c in catalog.conditions})
-    entities.update({(THERAPY, t.id): _dump(t) for t in catalog.therapies})
+    for therapy in catalog.therapies:
+        whole = _dump(therapy)
+        entities[(THERAPY, therapy.id)] = {
+            field: value for field, value in whole.items() if field not in THERAPY_PARTS
+        }
+        entities.update({(part, therapy.id): whole[part] for part in THERAPY_PARTS})
     for indication in catalog.indications:
         key = indication_key(indication.therapy, indication.condition)
         entities[(INDICATION, key)] = _dump(indication)
     return entities
+
+
+def whole_therapy(therapy_id: str, core: Any, entities: dict[EntityKey, Any]) -> Any:
+    """A therapy's record from its core and the parts among `entities`.
+
+    A part overrides the list of the same name in the core: cores recorded before therapies
+    were split (0011) hold their lists, and a list not recorded as a part since is the one in
+    that core. A core recorded since holds no lists, and each of its parts is recorded with it.
+    """
+    parts = {
+        part: entities[(part, therapy_id)]
+        for part in THERAPY_PARTS
+        if (part, therapy_id) in entities
+    }
+    return {**core, **parts}
 
 
 def join_catalog(entities: dict[EntityKey, Any]) -> CatalogFile:
@@ -185,7 +235,7 @@ def join_catalog(entities: dict[EntityKey, Any]) -> CatalogFile:
             "observation_codes": entities.get((OBSERVATION_CODES, SINGLETON), {}),
             "scales": entities[(SCALES, SINGLETON)],
             "conditions": of(CONDITION),
-            "therapies": of(THERAPY),
+            "therapies": [whole_therapy(t["id"], t, entities) for t in of(THERAPY)],
             "indications": of(INDICATION),
         }
     )
@@ -201,10 +251,6 @@ def _indication_where(entity_id: str) -> Select[Any]:
 
 # A record entity: the query for it by its key, and its one mapping to the catalog file's record.
 _RECORDS: dict[str, tuple[Callable[[str], Select[Any]], Callable[[Any], BaseModel]]] = {
-    THERAPY: (
-        lambda entity_id: queries.therapy_record_query().where(models.Therapy.id == entity_id),
-        catalog_io.therapy_entry,
-    ),
     INDICATION: (_indication_where, catalog_io.indication_entry),
     CONDITION: (
         lambda entity_id: queries.condition_query().where(models.Condition.id == entity_id),
@@ -225,6 +271,10 @@ def _current_entity(session: Session, key: EntityKey) -> Any | None:
         query, to_entry = _RECORDS[kind]
         row = session.scalars(query(entity_id).execution_options(**fresh)).first()
         return _dump(to_entry(row)) if row is not None else None
+    if kind == THERAPY:
+        return _current_therapy_core(session, entity_id)
+    if kind in THERAPY_PARTS:
+        return _current_part(session, kind, entity_id)
     if kind == RISK_FACTORS:
         factors = session.scalars(
             select(models.RiskFactor).order_by(models.RiskFactor.id).execution_options(**fresh)
@@ -241,6 +291,46 @@ def _current_entity(session: Session, key: EntityKey) -> Any | None:
         scales = session.get(models.ValueScales, 1, populate_existing=True)
         return _dump(catalog_io.scales_entry(scales)) if scales else None
     raise ValueError(f"unknown catalog entity kind {kind!r}")
+
+
+# A therapy's core and parts are read as plain rows of their tables, not ORM objects: always
+# what the database holds now (no identity map to refresh), and without building objects. The
+# catalog_io mappings read a row's values by column name either way. The write of one
+# availability status spent 0.2 of its 0.6 ms of release recording populating objects.
+_THERAPIES: Table = models.Therapy.__table__  # type: ignore[assignment]
+
+
+def _current_therapy_core(session: Session, therapy_id: str) -> Any | None:
+    """A therapy's own fields (its core), or None if it is gone."""
+    row = session.connection().execute(_THERAPY_CORE_QUERY, {"id": therapy_id}).first()
+    if row is None:
+        return None
+    entry = TherapyEntry.model_validate(catalog_io.therapy_core_fields(row))  # type: ignore[arg-type]
+    return entry.model_dump(mode="json", exclude=set(THERAPY_PARTS))
+
+
+def _current_part(session: Session, part: str, therapy_id: str) -> list[Any] | None:
+    """One list of a therapy's record, in the order its relationship keeps (the export's), or
+    None if the therapy is gone."""
+    _, to_entry = THERAPY_PARTS[part]
+    connection = session.connection()
+    rows = connection.execute(_PART_QUERIES[part], {"id": therapy_id}).all()
+    if not rows and connection.execute(_THERAPY_ID_QUERY, {"id": therapy_id}).first() is None:
+        return None
+    return [_dump(to_entry(row)) for row in rows]
+
+
+def _part_query(part: str) -> Select[Any]:
+    """A part's rows by therapy, in the order the therapy's relationship keeps them."""
+    table: Table = THERAPY_PARTS[part][0].__table__  # type: ignore[assignment]
+    order = getattr(models.Therapy, part).property.order_by
+    return select(table).where(table.c.therapy_id == bindparam("id")).order_by(*order)
+
+
+# Built once: building a statement was about a third of running it.
+_THERAPY_CORE_QUERY = select(_THERAPIES).where(_THERAPIES.c.id == bindparam("id"))
+_THERAPY_ID_QUERY = select(_THERAPIES.c.id).where(_THERAPIES.c.id == bindparam("id"))
+_PART_QUERIES = {part: _part_query(part) for part in THERAPY_PARTS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +351,9 @@ def record_release(session: Session, *, version: int, whole_catalog: bool) -> in
     """
     session.flush()
     touched: set[EntityKey] = session.info.pop(_TOUCHED, set())
-    previous = {} if whole_catalog else _latest_digests(session, touched)
+    cores = [entity_id for kind, entity_id in touched if kind == THERAPY]
+    parts_of_cores = {(part, t) for t in cores for part in THERAPY_PARTS}
+    previous = {} if whole_catalog else _latest_digests(session, touched | parts_of_cores)
     # An entity with an entry proves a baseline exists; only a write of nothing but new
     # entities (or of nothing) has to ask.
     has_baseline = bool(previous) or _has_baseline(session)
@@ -270,6 +362,9 @@ def record_release(session: Session, *, version: int, whole_catalog: bool) -> in
         previous = _manifest_at(session, version - 1) if has_baseline else {}
         keys: Iterable[EntityKey] = sorted(set(current) | set(previous))
     else:
+        # A core recorded now holds no lists: a part with no entry yet (its list still only in
+        # a core recorded before 0011) is recorded with it, or the list would be lost.
+        touched |= {key for key in parts_of_cores if previous.get(key) is None}
         current = {key: _current_entity(session, key) for key in touched}
         keys = sorted(touched)
     blobs: dict[str, str] = {}
@@ -284,14 +379,18 @@ def record_release(session: Session, *, version: int, whole_catalog: bool) -> in
             blobs[digest] = text
         entries.append({"kind": key[0], "entity_id": key[1], "version": version, "digest": digest})
     _insert_new_blobs(session, blobs)
+    connection = session.connection()
     if entries:
-        session.execute(insert(_ENTRY_TABLE), entries)
-    session.execute(
-        insert(_RELEASE_TABLE).values(
-            version=version, changed=len(entries), recorded_at=datetime.now(UTC)
-        )
+        connection.execute(_INSERT_ENTRIES, entries)
+    connection.execute(
+        _INSERT_RELEASE,
+        {"version": version, "changed": len(entries), "recorded_at": datetime.now(UTC)},
     )
     return len(entries)
+
+
+_INSERT_ENTRIES = insert(_ENTRY_TABLE)
+_INSERT_RELEASE = insert(_RELEASE_TABLE)
 
 
 def _has_baseline(session: Session) -> bool:
@@ -305,11 +404,11 @@ def _insert_new_blobs(session: Session, blobs: dict[str, str]) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_into(_BLOB_TABLE).on_conflict_do_nothing(index_elements=["digest"])
+    connection = session.connection()
     rows = [{"digest": digest, "body": body} for digest, body in blobs.items()]
     for chunk in _chunks(rows, 500):
-        session.execute(
-            insert_into(_BLOB_TABLE).on_conflict_do_nothing(index_elements=["digest"]), chunk
-        )
+        connection.execute(statement, chunk)
 
 
 def ensure_baseline(session: Session) -> None:
@@ -328,17 +427,28 @@ def _latest_digests(session: Session, keys: set[EntityKey]) -> dict[EntityKey, s
     stays the same however many times the entity was written before.
     """
     found: dict[EntityKey, str | None] = {}
+    connection = session.connection()
     for chunk in _chunks(sorted(keys), 200):
-        rows = session.execute(
-            select(_ENTRY.kind, _ENTRY.entity_id, _ENTRY.digest).where(
-                or_(*(_latest_entry_of(kind, entity) for kind, entity in chunk))
-            )
-        )
+        params = {
+            f"{name}{n}": value
+            for n, key in enumerate(chunk)
+            for name, value in zip("ke", key, strict=True)
+        }
+        rows = connection.execute(_latest_digests_query(len(chunk)), params)
         found.update({(kind, entity_id): digest for kind, entity_id, digest in rows})
     return found
 
 
-def _latest_entry_of(kind: str, entity_id: str) -> ColumnElement[bool]:
+@functools.lru_cache(maxsize=64)
+def _latest_digests_query(count: int) -> Select[str, str, str | None]:
+    """The look-up of `count` entities' latest entries, their keys bound as k0, e0, k1, e1...:
+    built once per count (building it was a third of the look-up's cost)."""
+    return select(_ENTRY.kind, _ENTRY.entity_id, _ENTRY.digest).where(
+        or_(*(_latest_entry_of(bindparam(f"k{n}"), bindparam(f"e{n}")) for n in range(count)))
+    )
+
+
+def _latest_entry_of(kind: Any, entity_id: Any) -> ColumnElement[bool]:
     latest = (
         select(func.max(_ENTRY.version))
         .where(_ENTRY.kind == kind, _ENTRY.entity_id == entity_id)
@@ -426,7 +536,7 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
     if session.get(models.CatalogRelease, version) is None:
         raise ReleaseNotRecorded(f"catalog version {version} has no recorded release")
     found: dict[EntityKey, Any] = {}
-    for chunk in _chunks(sorted(keys), 200):
+    for chunk in _chunks(sorted(_with_parts(keys)), 200):
         rows = session.execute(
             select(_ENTRY.kind, _ENTRY.entity_id, models.CatalogBlob.body)
             .join(models.CatalogBlob, models.CatalogBlob.digest == _ENTRY.digest, isouter=True)
@@ -438,13 +548,27 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
                 found.pop((kind, entity_id), None)
             else:
                 found[(kind, entity_id)] = body
-    return {key: json.loads(body) for key, body in found.items()}
+    return _whole_records(keys, {key: json.loads(body) for key, body in found.items()})
 
 
 def entities_now(session: Session, keys: set[EntityKey]) -> dict[EntityKey, Any]:
     """Some entities as they are in the database now (absent ones left out)."""
-    found = {key: _current_entity(session, key) for key in sorted(keys)}
-    return {key: body for key, body in found.items() if body is not None}
+    found = {key: _current_entity(session, key) for key in sorted(_with_parts(keys))}
+    return _whole_records(keys, {key: body for key, body in found.items() if body is not None})
+
+
+def _with_parts(keys: set[EntityKey]) -> set[EntityKey]:
+    """The keys and, for each therapy among them, its parts."""
+    return keys | {k for kind, t in keys if kind == THERAPY for k in therapy_keys(t)}
+
+
+def _whole_records(keys: set[EntityKey], found: dict[EntityKey, Any]) -> dict[EntityKey, Any]:
+    """The entities asked for, each therapy as its whole record (core and parts joined)."""
+    return {
+        key: whole_therapy(key[1], found[key], found) if key[0] == THERAPY else found[key]
+        for key in keys
+        if key in found
+    }
 
 
 def snapshot_of(catalog: CatalogFile, *, version: int) -> CatalogSnapshot:

@@ -13,7 +13,14 @@ from db import curation
 from db.catalog_file import SEED_CATALOG, load_catalog_file
 from db.catalog_io import export_catalog
 from db.models import Availability, CatalogBlob, ReleaseEntry, RiskRule
-from db.releases import ReleaseNotRecorded, catalog_at, snapshot_at, snapshot_of, split_catalog
+from db.releases import (
+    THERAPY_PARTS,
+    ReleaseNotRecorded,
+    catalog_at,
+    snapshot_at,
+    snapshot_of,
+    split_catalog,
+)
 from db.session import WRITE_OPTIONS, make_engine, make_session_factory
 from db.snapshot import load_snapshot
 from db.versioning import current_version
@@ -80,7 +87,7 @@ def test_a_supply_change_stores_one_entry_and_old_versions_still_rebuild(session
     version = current_version(session)
 
     entries = _entries_at(session, version)
-    assert [(kind, entity) for kind, entity, _ in entries] == [("therapy", "ivig")]
+    assert [(kind, entity) for kind, entity, _ in entries] == [("availability", "ivig")]
     assert session.scalar(select(func.count()).select_from(CatalogBlob)) == (blobs_before or 0) + 1
     assert catalog_at(session, seed_version) == seed_catalog
     assert catalog_at(session, version) == export_catalog(session)
@@ -103,7 +110,7 @@ def test_a_change_undone_is_recorded_against_the_latest_entry_not_an_older_one(
             expected_revision=None,
         )
         assert [(k, e) for k, e, _ in _entries_at(session, current_version(session))] == [
-            ("therapy", "ivig")
+            ("availability", "ivig")
         ]
     first, undone, redone = (_entries_at(session, seed_version + n)[0][2] for n in (1, 2, 3))
     assert undone != first
@@ -133,7 +140,7 @@ def test_a_deleted_therapy_is_absent_from_later_releases_only(session: Session) 
     )
     version = current_version(session)
     kinds = {kind for kind, _, digest in _entries_at(session, version) if digest is None}
-    assert kinds == {"therapy", "indication"}
+    assert kinds == {"therapy", *THERAPY_PARTS, "indication"}
     assert "hsct" not in {t.id for t in catalog_at(session, version).therapies}
     assert "hsct" in {t.id for t in catalog_at(session, seed_version).therapies}
 
