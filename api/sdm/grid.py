@@ -216,7 +216,8 @@ def _how_long(indication: dict[str, Any]) -> Cell:
     if not course:
         return Cell("How long: not recorded in the catalog.", ())
     text = course["text"].rstrip(".")
-    if text[1:2].islower():  # "One course" -> "one course"; "IVIG ..." stays
+    first = text.split(" ", 1)[0]
+    if len(first) == 1 or first[1:].islower():  # "One course", "A short" -> lower; "IVIG" stays
         text = text[:1].lower() + text[1:]
     return Cell(f"How long: {text}.", (course["source"],))
 
