@@ -23,6 +23,7 @@ test: it reports.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -214,8 +215,12 @@ def replay_old_release(
         }
 
 
-def curator_write_at_scale(workdir: Path, *, therapies: int, writes: int) -> dict[str, Any]:
-    """Writes to one availability row of a catalog grown to `therapies` therapies."""
+def curator_write_at_scale(
+    workdir: Path, *, therapies: int, writes: int, url: str | None = None
+) -> dict[str, Any]:
+    """Writes to one availability row of a catalog grown to `therapies` therapies, on a fresh
+    SQLite file or on the empty database `url` (e.g. PostgreSQL, where every statement is a
+    round trip)."""
     from sqlalchemy import func, select
 
     import db.releases
@@ -234,7 +239,7 @@ def curator_write_at_scale(workdir: Path, *, therapies: int, writes: int) -> dic
         clones.append(template.model_copy(update={"id": f"{template.id}-x{n}", "risk_rules": []}))
     catalog = seed.model_copy(update={"therapies": [*seed.therapies, *clones]})
 
-    url = f"sqlite:///{workdir / 'scale.db'}"
+    url = url or f"sqlite:///{workdir / 'scale.db'}"
     upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
@@ -310,6 +315,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--therapies", type=int, default=10_000)
     parser.add_argument("--pdf-only", action="store_true")
+    parser.add_argument("--write-only", action="store_true", help="only the curator write at scale")
+    parser.add_argument(
+        "--write-database-url",
+        help="an EMPTY database for the curator-write part (default: a fresh SQLite file)",
+    )
     args = parser.parse_args()
     seconds = 3 if args.quick else args.seconds
     times = 10 if args.quick else 40
@@ -320,6 +330,16 @@ def main() -> int:
             results["pdf_summary"] = pdf_summary(base, times=times)
             results["pdf_matrix"] = pdf_matrix(base, times=1 if args.quick else 3)
         return report(results, "sdm-pdf.json")
+    write = functools.partial(
+        curator_write_at_scale,
+        workdir,
+        therapies=args.therapies,
+        writes=5 if args.quick else 40,
+        url=args.write_database_url,
+    )
+    if args.write_only:
+        results["curator_write"] = write()
+        return report(results, "sdm-write.json")
     with server(workdir) as (base, env):
         results["grid_vs_score"] = grid_vs_score(
             base, seconds=seconds, connections=args.connections
@@ -327,9 +347,7 @@ def main() -> int:
         results["pdf_summary"] = pdf_summary(base, times=times)
         results["pdf_matrix"] = pdf_matrix(base, times=1 if args.quick else 3)
         results["replay"] = replay_old_release(base, env, workdir, times=times)
-    results["curator_write"] = curator_write_at_scale(
-        workdir, therapies=args.therapies, writes=5 if args.quick else 40
-    )
+    results["curator_write"] = write()
     return report(results, "sdm.json")
 
 
