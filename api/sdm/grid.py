@@ -236,9 +236,11 @@ def _often(option: OptionFacts) -> Cell:
     if hours is None:
         hours = administration.get("hours_per_session")
     course = indication.get("course") or {}
+    # A one-time procedure, or a "session" of a day or more (a stay in hospital, as for a
+    # transplant): its "sessions a year" are the scoring's spread of one stay, not a rhythm.
+    once = course.get("kind") == "once" or (hours is not None and hours >= 24)
     parts: list[str] = []
-    if course.get("kind") == "once":
-        # A one-time procedure: its "sessions a year" are the scoring's spread of one stay.
+    if once:
         if hours:
             parts.append(f"Time in care: {_duration(hours)}.")
         else:
@@ -248,7 +250,7 @@ def _often(option: OptionFacts) -> Cell:
     elif sessions is not None:
         parts.append(_frequency(sessions, hours, therapy))
     courses = indication.get("courses_per_year")
-    if courses and course.get("kind") != "once":
+    if courses and not once:
         parts.append(f"About {_count(courses, 'course')} a year.")
     if not parts:
         source = None
@@ -259,7 +261,7 @@ def _often(option: OptionFacts) -> Cell:
         _unique(
             [
                 source,
-                indication.get("source") if courses and course.get("kind") != "once" else None,
+                indication.get("source") if courses and not once else None,
                 *how_long.sources,
             ]
         ),
