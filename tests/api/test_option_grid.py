@@ -223,6 +223,34 @@ def test_a_one_time_procedure_reads_as_done_once_not_as_sessions_a_year(
 
 
 @pytest.mark.parametrize("condition", CONDITIONS)
+def test_a_stay_of_a_day_or_more_reads_as_time_in_care_for_every_option(
+    client: TestClient, condition: str
+) -> None:
+    """A "session" of 24 hours or more is a stay in care (a transplant, an operation), whether or
+    not its course is recorded: never "sessions a year" or "courses a year"."""
+    catalog = load_catalog_file(SEED_CATALOG)
+    therapies = {t.id: t for t in catalog.therapies}
+    indications = {(i.therapy, i.condition): i for i in catalog.indications}
+    grid = client.post("/v1/option-grid", json=_request(condition)).json()
+    stays = 0
+    for cell in _row(grid, "often"):
+        therapy = therapies[cell["therapy_id"]]
+        indication = indications[(therapy.id, condition)]
+        hours = indication.hours_per_session
+        if hours is None:
+            hours = therapy.administration.hours_per_session
+        if hours is not None and hours >= 24:
+            stays += 1
+            assert cell["text"].startswith("Time in care: about "), cell
+            assert "session" not in cell["text"], cell
+            assert "a year" not in cell["text"], cell
+        else:
+            assert not cell["text"].startswith("Time in care"), cell
+    if condition in {"cidp", "ms", "mg"}:  # HSCT or thymectomy are ranked there
+        assert stays, grid
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
 def test_medicines_by_mouth_never_read_as_sessions(client: TestClient, condition: str) -> None:
     """A tablet taken once a day is a dose by mouth: no "30 sessions a month" or "a session"
     price, whatever the row."""
