@@ -76,8 +76,12 @@ WEIGHTS: list[dict[str, float]] = [
 BAD: list[Any] = [
     {"condition": "no-such-condition"},  # 404
     {"condition": "cidp", "patient": {"risk_factors": ["no_such_factor"]}},  # 422, service
-    {"condition": "cidp", "weights": dict.fromkeys(("efficacy", "safety", "convenience",
-                                                    "cost", "availability", "onset"), 0)},
+    {
+        "condition": "cidp",
+        "weights": dict.fromkeys(
+            ("efficacy", "safety", "convenience", "cost", "availability", "onset"), 0
+        ),
+    },
     {"condition": "cidp", "weights": {"efficacy": 11}},  # 422, validation
     {"condition": "cidp", "patient": {"age_years": "52"}},  # 422, strict number
     {"patient": {}},  # 422, no condition
