@@ -16,7 +16,7 @@ from api.routers.score import score_one
 from api.schemas.score import ScoreRequest
 from api.schemas.sdm import OptionGrid, SummaryRequest
 from api.scoring_io import case_from_request, check_chosen, encode
-from api.sdm.grid import OptionFacts, icon_figure, option_grid, short_name
+from api.sdm.grid import GridCells, OptionFacts, icon_figure, option_grid, short_name
 from api.sdm.summary import SummaryInput, render_summary_html, render_summary_pdf
 from api.sdm.texts import CatalogTexts
 from db.releases import CONDITION, INDICATION, THERAPY, indication_key
@@ -76,7 +76,7 @@ def grid_response(
     """The grid of a scored request. Blocking on a version's first grid, whose catalog wording
     is read from the database (`CatalogTexts.entries`); in memory after that."""
     options = options_of(result, texts, snapshot=snapshot, body=body)
-    grid = option_grid(result, options, region=body.preferences.region)
+    grid = option_grid(result, options, region=body.preferences.region, kept=GridCells.of(snapshot))
     return Response(encode(grid), media_type="application/json")
 
 
@@ -188,7 +188,7 @@ def summary_response(
     if body.chosen_therapy_id is not None:
         check_chosen(body.chosen_therapy_id, result)
     options = options_of(result, texts, snapshot=snapshot, body=body)
-    grid = option_grid(result, options, region=body.preferences.region)
+    grid = option_grid(result, options, region=body.preferences.region, kept=GridCells.of(snapshot))
     condition_id = result["condition"]["id"]
     ratings = {c.value: v for c, v in DEFAULT_RATINGS.items()} | dict(body.weights)
     data = SummaryInput(
