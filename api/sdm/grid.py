@@ -429,14 +429,15 @@ def catalog_cells(option: OptionFacts) -> OptionCells:
 
 class GridCells:
     """Every option's catalog-only cells on one catalog snapshot, built on first use and then
-    shared by every grid on that snapshot: they are the same for every patient, and building
+    shared by every grid on that snapshot. They are the same for every patient, and building
     them per request was half of a grid request's server time (493 -> 239 µs a request,
-    bench/profile_score.py --path /v1/option-grid; mostly `brief`). Kept in `snapshot.prepared`, so they live and die with
-    its catalog version: a curator's write makes a new version, a new snapshot and new cells.
-    Keyed by catalog version, condition and therapy (the result's version is the snapshot's;
-    the version in the key keeps it so if a caller mixed them). Bounded by the catalog: one
-    entry per indication asked for. The shared cells are never mutated: the grid is encoded,
-    and the summary copies the cells it changes."""
+    bench/profile_score.py --path /v1/option-grid; mostly `brief`). Kept in
+    `snapshot.prepared`, so they live and die with its catalog version: a curator's write
+    makes a new version, a new snapshot and new cells. Keyed by catalog version, condition and
+    therapy (the result's version is the snapshot's; the version in the key keeps the cells
+    right if a caller mixed them). Bounded by the catalog: one entry per indication asked for.
+    The shared cells are never mutated: the grid is encoded, and the summary copies the cells
+    it changes."""
 
     def __init__(self) -> None:
         self._cells: dict[tuple[int, str, str], OptionCells] = {}
