@@ -5,6 +5,8 @@ and indication, as they were at the result's catalog version) and returns the gr
 is built from catalog data, cites its sources and is held to the same length (at most
 `CELL_WORDS` words), so no option gets more, or more persuasive, detail than another. Columns
 follow the result's order (the patient's stated priorities); nothing here says which to choose.
+Every answer but the cost reads only catalog data, so those cells are built once per option and
+catalog snapshot and shared (`GridCells`); no I/O either way.
 """
 
 from __future__ import annotations
