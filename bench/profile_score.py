@@ -1,11 +1,12 @@
 """Where a `POST /v1/score` request's time goes, end to end, in one process.
 
-    python bench/profile_score.py [--requests 3000] [--top 25]
+    python bench/profile_score.py [--requests 3000] [--top 25] [--path /v1/option-grid]
 
 Builds TADA's app on a fresh seeded SQLite database and calls it through ASGI directly (no
 network, no load tool: the server's own work only), first to time a request (µs, the median of
 five rounds), then under cProfile, and prints the top entries by cumulative and by own time.
-The request is bench/run.py's CIDP case. Nothing here is a test: it reports.
+The request is bench/run.py's CIDP case, to `/v1/score` unless `--path` names another
+route that takes a score request (`/v1/option-grid`). Nothing here is a test: it reports.
 """
 
 from __future__ import annotations
@@ -91,21 +92,21 @@ async def call(app: Any, path: str, body: bytes) -> tuple[int, int]:
     return status, size
 
 
-async def run(app: Any, requests: int, top: int) -> None:
+async def run(app: Any, requests: int, top: int, path: str) -> None:
     body = json.dumps(SCORE_CASE).encode()
-    status, size = await call(app, "/v1/score", body)
+    status, size = await call(app, path, body)
     assert status == 200, status
     rounds = []
     for _ in range(5):
         started = time.perf_counter()
         for _ in range(requests):
-            await call(app, "/v1/score", body)
+            await call(app, path, body)
         rounds.append((time.perf_counter() - started) / requests * 1e6)
     print(f"answer: {size} bytes; server time per request: {statistics.median(rounds):.0f} µs")
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(requests):
-        await call(app, "/v1/score", body)
+        await call(app, path, body)
     profiler.disable()
     for key in ("cumulative", "tottime"):
         out = io.StringIO()
@@ -120,13 +121,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--path", default="/v1/score")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tada-profile-") as workdir:
         app = make_app(Path(workdir))
 
         async def main_async() -> None:
             async with app.router.lifespan_context(app):
-                await run(app, args.requests, args.top)
+                await run(app, args.requests, args.top, args.path)
 
         asyncio.run(main_async())
     return 0

@@ -41,12 +41,24 @@ class CatalogTexts:
         self._entries: OrderedDict[int, dict[EntityKey, Any]] = OrderedDict()
         self._dates: dict[int, datetime] = {}
 
-    def entries(
-        self, version: int, *, condition_id: str, therapy_ids: list[str]
-    ) -> dict[EntityKey, Any]:
+    def holds(self, version: int, *, condition_id: str, therapy_ids: list[str]) -> bool:
+        """True when `entries` would answer from memory, without the database."""
+        wanted = self._wanted(condition_id, therapy_ids)
+        with self._lock:
+            known = self._entries.get(version)
+            return known is not None and all(key in known for key in wanted)
+
+    @staticmethod
+    def _wanted(condition_id: str, therapy_ids: list[str]) -> set[EntityKey]:
         wanted: set[EntityKey] = {(CONDITION, condition_id)}
         wanted |= {(THERAPY, t) for t in therapy_ids}
         wanted |= {(INDICATION, indication_key(t, condition_id)) for t in therapy_ids}
+        return wanted
+
+    def entries(
+        self, version: int, *, condition_id: str, therapy_ids: list[str]
+    ) -> dict[EntityKey, Any]:
+        wanted = self._wanted(condition_id, therapy_ids)
         with self._lock:
             known = self._entries.get(version, {})
             missing = {key for key in wanted if key not in known}

@@ -1,5 +1,6 @@
-"""The direct way through `/v1/score` and the CDS services (api/direct.py) and FastAPI's own
-handler give the same answer, byte for byte, for the usual request and for bad ones.
+"""The direct way through `/v1/score`, `/v1/option-grid` and the CDS services (api/direct.py)
+and FastAPI's own handler give the same answer, byte for byte, for the usual request and for
+bad ones.
 
 FastAPI's way is taken by any request the direct way does not read: here, the same body with
 `Content-Type: application/json; charset=utf-8`.
@@ -39,6 +40,8 @@ SCORE: dict[str, Any] = {
     "preferences": {"settings": ["home"], "region": "US"},
     "weights": {"efficacy": 8, "safety": 7, "cost": 4},
 }
+# The routes that take a score request and have a direct way.
+SCORE_PATHS = ["/v1/score", "/v1/option-grid"]
 
 
 def both_ways(client: TestClient, path: str, body: bytes) -> tuple[Any, Any]:
@@ -82,21 +85,47 @@ def assert_same_cards(direct: Any, standard: Any) -> None:
         {**SCORE, "weights": {"efficacy": 11}},  # 422 from validation (FastAPI's way)
         {"patient": {}},  # 422, no condition
         [SCORE],  # 422, not an object
+        {**SCORE, "preferences": {"region": "NO"}},
+        {**SCORE, "patient": {"age_years": 8}, "condition": "itp"},
     ],
 )
-def test_a_score_request_is_answered_alike_both_ways(client: TestClient, body: Any) -> None:
-    assert_same(*both_ways(client, "/v1/score", json.dumps(body).encode()))
+@pytest.mark.parametrize("path", SCORE_PATHS)
+def test_a_score_request_is_answered_alike_both_ways(
+    client: TestClient, path: str, body: Any
+) -> None:
+    assert_same(*both_ways(client, path, json.dumps(body).encode()))
 
 
 @pytest.mark.parametrize(
     "raw", [b"", b"{", b'{"condition": NaN}', b'{"condition": "\\ud800"}', b"null"]
 )
+@pytest.mark.parametrize("path", SCORE_PATHS)
 def test_a_body_the_direct_way_cannot_read_is_answered_alike(
-    client: TestClient, raw: bytes
+    client: TestClient, path: str, raw: bytes
 ) -> None:
-    assert_same(*both_ways(client, "/v1/score", raw))
+    assert_same(*both_ways(client, path, raw))
 
 
+def test_a_grid_is_alike_whether_its_catalog_wording_is_read_first_or_in_memory(
+    client: TestClient,
+) -> None:
+    """The first grid at a catalog version reads the catalog's wording from the database (off
+    the event loop); the next ones answer from memory: the same bytes as FastAPI's way."""
+    body = json.dumps(SCORE).encode()
+    texts = client.app.state.catalog_texts  # type: ignore[attr-defined]
+    version = client.get("/v1/catalog/version").json()["catalog_version"]
+    wording = {"condition_id": "cidp", "therapy_ids": ["ivig"]}
+    assert not texts.holds(version, **wording)
+    first = client.post("/v1/option-grid", content=body, headers=DIRECT)
+    assert texts.holds(version, **wording)
+    again = client.post("/v1/option-grid", content=body, headers=DIRECT)
+    standard = client.post("/v1/option-grid", content=body, headers=FASTAPI)
+    assert first.status_code == 200, first.text
+    assert_same(first, standard)
+    assert_same(again, standard)
+
+
+@pytest.mark.parametrize("path", SCORE_PATHS)
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -114,6 +143,7 @@ def test_a_body_the_direct_way_cannot_read_is_answered_alike(
 )
 def test_any_score_case_gives_the_same_bytes_both_ways(
     client: TestClient,
+    path: str,
     age: float | None,
     egfr: float | None,
     weight: float | None,
@@ -128,7 +158,17 @@ def test_any_score_case_gives_the_same_bytes_both_ways(
         "preferences": {"urgent": urgent, "max_annual_cost": budget},
         "weights": ratings,
     }
-    assert_same(*both_ways(client, "/v1/score", json.dumps(body).encode()))
+    assert_same(*both_ways(client, path, json.dumps(body).encode()))
+
+
+def test_a_grid_query_takes_fastapis_way(client: TestClient) -> None:
+    """The grid has no query parameter: FastAPI's way ignores one, as it did before."""
+    body = json.dumps(SCORE).encode()
+    with_query = client.post("/v1/option-grid?x=1", content=body, headers=DIRECT)
+    assert with_query.status_code == 200, with_query.text
+    assert (
+        with_query.content == client.post("/v1/option-grid", content=body, headers=FASTAPI).content
+    )
 
 
 def test_a_query_takes_fastapis_way(client: TestClient) -> None:

@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.routers.score import score_one
+from api.routers.sdm import options_of
+from api.schemas.score import ScoreRequest
 from api.schemas.sdm import OptionGrid
-from api.sdm.grid import BASIS_WORDS, QUESTIONS, _money, brief
+from api.scoring_io import encode
+from api.sdm.grid import BASIS_WORDS, QUESTIONS, _money, brief, option_grid
 from db.catalog_file import SEED_CATALOG, load_catalog_file
 from scoring.model import CostBasis
 
@@ -97,6 +101,61 @@ def test_bad_requests_are_problems(client: TestClient) -> None:
     invalid = client.post("/v1/option-grid", json={"condition": "cidp", "weights": {"x": 1}})
     assert invalid.status_code == 422
     assert invalid.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_the_kept_cells_give_the_grid_built_for_each_request(
+    client: TestClient, condition: str
+) -> None:
+    """The catalog-only cells are kept per catalog snapshot and shared by every patient's grid:
+    each answer is the grid built afresh for its request, whichever patient came first."""
+    state = client.app.state  # type: ignore[attr-defined]
+    patients: list[dict[str, Any]] = [
+        {"age_years": 8, "weight_kg": 25, "prior_treatments": []},
+        {"age_years": 70, "weight_kg": 90, "egfr": 25, "risk_factors": ["heart_failure"]},
+        {},
+    ]
+    for patient in patients:
+        for region in ("US", "NO"):
+            request = {
+                "condition": condition,
+                "patient": patient,
+                "preferences": {"region": region},
+            }
+            answer = client.post("/v1/option-grid", json=request)
+            assert answer.status_code == 200, answer.text
+            body = ScoreRequest.model_validate(request)
+            snapshot = state.catalog_cache.current
+            result = score_one(body, snapshot)
+            options = options_of(result, state.catalog_texts, snapshot=snapshot, body=body)
+            assert answer.content == encode(option_grid(result, options, region=region))
+
+
+def test_a_curator_write_shows_in_the_next_grid(client: TestClient, curator_key: str) -> None:
+    """A write makes a new catalog version and snapshot, so the grid right after it says the
+    new words, though the cells of the version before were kept."""
+    request = _request("cidp")
+    before = client.post("/v1/option-grid", json=request).json()
+    ivig = next(c for c in _row(before, "what") if c["therapy_id"] == "ivig")
+    assert ivig["text"] != "An updated plain-language summary."
+    response = client.patch(
+        "/v1/therapies/ivig",
+        json={"summary": "An updated plain-language summary."},
+        headers={
+            "X-API-Key": curator_key,
+            "If-Match": client.get("/v1/therapies/ivig").headers["etag"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    after = client.post("/v1/option-grid", json=request).json()
+    assert after["catalog_version"] > before["catalog_version"]
+    ivig = next(c for c in _row(after, "what") if c["therapy_id"] == "ivig")
+    assert ivig["text"] == "An updated plain-language summary."
+    assert (
+        ivig["sources"]
+        == next(c for c in _row(before, "what") if c["therapy_id"] == "ivig")["sources"]
+    )
+    assert _row(after, "serious") == _row(before, "serious")
 
 
 @pytest.mark.parametrize(
