@@ -351,6 +351,9 @@ def _money(amount: float) -> str:
     return f"{amount:,.2f}".rstrip("0").rstrip(".")
 
 
+_COUNTED_OVER_A_YEAR = {CostBasis.PER_MONTH, CostBasis.PER_SESSION, CostBasis.PER_COURSE}
+
+
 def _cost(option: OptionFacts, *, region: str) -> Cell:
     """The price the engine counts (`OptionFacts.cost`, chosen by `scoring.facts.select_cost`).
     A price per gram or mg of a weight-based dose gives the patient's own yearly figure when
@@ -374,8 +377,12 @@ def _cost(option: OptionFacts, *, region: str) -> Cell:
     basis = BASIS_WORDS[row.basis.value]
     if row.basis is CostBasis.PER_SESSION:
         basis = f"a {_unit(option.therapy)[0]}"
-    text = f"About {_money(row.amount)} {row.currency} {basis} {funding}."
-    return Cell(text, (row.source_id,))
+    text = f"About {_money(row.amount)} {row.currency} {basis}"
+    if option.annual is not None and row.basis in _COUNTED_OVER_A_YEAR:
+        # The same yearly figure the cost criterion counts, so an option priced a session, a
+        # month or a course also reads a year's cost (a one-off price is the whole cost).
+        text += f"; about {number(round(option.annual.amount))} {option.annual.currency} a year"
+    return Cell(f"{text} {funding}.", (row.source_id,))
 
 
 def _without(option: OptionFacts) -> Cell:

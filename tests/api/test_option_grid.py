@@ -329,7 +329,31 @@ def test_a_daily_tablet_reads_as_once_a_day_and_costs_a_dose(client: TestClient)
     often = next(c for c in _row(grid, "often") if c["therapy_id"] == "corticosteroids")
     cost = next(c for c in _row(grid, "cost") if c["therapy_id"] == "corticosteroids")
     assert often["text"].startswith("By mouth, once a day.")
-    assert " a dose " in cost["text"]
+    assert cost["text"].startswith("About 0.3 USD a dose;"), cost
+
+
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_a_price_a_session_month_or_course_also_reads_the_engines_yearly_cost(
+    client: TestClient, condition: str
+) -> None:
+    """Every option priced a session, a month or a course reads the yearly figure the cost
+    criterion explains ("About 32,300 USD a year: 3,243 USD a session x ..."), so options are
+    compared a year against a year; a one-off or yearly price reads alone."""
+    explained = {
+        o["therapy_id"]: o["criteria"]["cost"]["explanation"]
+        for o in client.post("/v1/score", json=_request(condition)).json()["ranked"]
+    }
+    counted = 0
+    for cell in _row(client.post("/v1/option-grid", json=_request(condition)).json(), "cost"):
+        yearly, _, counting = explained.get(cell["therapy_id"], "").partition(" a year: ")
+        if any(f" {per} x " in counting for per in ("a session", "a month", "a course")):
+            counted += 1
+            expected = yearly.replace("About", "about", 1)
+            assert f"; {expected} a year (" in cell["text"], (cell, yearly)
+        else:
+            assert "; about" not in cell["text"], cell
+    if condition in {"cidp", "mg", "ms"}:
+        assert counted, explained
 
 
 WEIGHT_PRICED = ["pi", "mmn", "cidp", "itp", "gbs", "mg-exacerbation"]
