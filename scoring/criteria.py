@@ -400,6 +400,15 @@ def is_weight_based(facts: TherapyFacts) -> bool:
     return facts.cost is not None and facts.cost.basis in WEIGHT_BASED_BASES
 
 
+# What one "session" of the catalog is, by the therapy's route: a medicine taken by mouth comes
+# in doses. One home for the word, used by the cost criterion's explanation and the option grid.
+SESSION_NOUNS = {"oral": "dose"}
+
+
+def session_noun(route: str) -> str:
+    return SESSION_NOUNS.get(route, "session")
+
+
 def annual_cost(facts: TherapyFacts, weight_kg: float | None = None) -> AnnualCost | None:
     """The therapy's cost over one year, from its cost row for this condition and region.
 
@@ -427,7 +436,8 @@ def annual_cost(facts: TherapyFacts, weight_kg: float | None = None) -> AnnualCo
                 return None  # a per-session price with an unknown frequency has no annual cost
             sessions = max(0.0, facts.sessions_per_month)
             annual = amount * sessions * 12
-            how = f"{price} a session x {number(sessions)} a month x 12"
+            noun = session_noun(facts.therapy.route)
+            how = f"{price} a {noun} x {number(sessions)} a month x 12"
         case CostBasis.PER_COURSE:
             courses = 1.0
             if facts.indication is not None and facts.indication.courses_per_year is not None:

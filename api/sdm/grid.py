@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.icon_array import IconArrayFigure, describe, frame_words
-from scoring.criteria import AnnualCost, number
+from scoring.criteria import AnnualCost, number, session_noun
 from scoring.model import WEIGHT_BASED_BASES, CatalogSnapshot, Cost, CostBasis
 
 CELL_WORDS = 40
@@ -42,7 +42,7 @@ SETTING_WORDS = {
 # What one "session" of the catalog is, by the therapy's route (catalog data): a medicine by
 # mouth is taken in doses; every other route keeps "session" (an infusion, an injection, an
 # exchange). (noun, how it is taken)
-ROUTE_UNITS = {"oral": ("dose", "by mouth")}
+ROUTE_WORDS = {"oral": "by mouth"}  # how a dose is taken, where the route says more than "a dose"
 DAILY_SESSIONS = 20  # from about 20 a month, a schedule reads as "once a day", "twice a day"
 TIMES_A_DAY = {1: "once", 2: "twice"}
 BRIEF_HOURS = 0.1  # a dose or injection under 6 minutes has no "each about 3 minutes"
@@ -194,7 +194,8 @@ def _how(option: OptionFacts) -> Cell:
 def _unit(therapy: dict[str, Any]) -> tuple[str, str]:
     """What one "session" of the catalog is, read from the therapy's route: a medicine taken
     by mouth comes in doses, not sessions; (noun, how it is taken, or "")."""
-    return ROUTE_UNITS.get(therapy.get("route") or "", ("session", ""))
+    route = therapy.get("route") or ""
+    return session_noun(route), ROUTE_WORDS.get(route, "")
 
 
 def _frequency(sessions: float, hours: float | None, therapy: dict[str, Any]) -> str:

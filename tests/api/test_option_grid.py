@@ -346,7 +346,7 @@ def test_a_price_a_session_month_or_course_also_reads_the_engines_yearly_cost(
     counted = 0
     for cell in _row(client.post("/v1/option-grid", json=_request(condition)).json(), "cost"):
         yearly, _, counting = explained.get(cell["therapy_id"], "").partition(" a year: ")
-        if any(f" {per} x " in counting for per in ("a session", "a month", "a course")):
+        if any(f" {per} x " in counting for per in ("a session", "a dose", "a month", "a course")):
             counted += 1
             expected = yearly.replace("About", "about", 1)
             assert f"; {expected} a year (" in cell["text"], (cell, yearly)

@@ -280,6 +280,18 @@ def test_cost_is_annualised_and_scaled_by_the_currency_ceiling(
         assert "first year" in partial.explanation
 
 
+@pytest.mark.parametrize(("route", "noun"), [("oral", "dose"), ("intravenous", "session")])
+def test_a_price_a_session_is_explained_in_the_routes_unit(route: str, noun: str) -> None:
+    """A medicine by mouth is priced a dose, not "a session" (the grid says the same)."""
+    row = indication(sessions_per_month=30.0)
+    therapy_facts = facts(
+        therapy(route=route), row, cost=cost(amount=0.3, basis=CostBasis.PER_SESSION)
+    )
+    yearly = criteria.annual_cost(therapy_facts)
+    assert yearly is not None
+    assert f"0.3 USD a {noun} x 30 a month x 12" in yearly.explanation, yearly.explanation
+
+
 def test_a_course_without_courses_a_year_counts_once() -> None:
     therapy_facts = facts(cost=cost(amount=30_000.0, basis=CostBasis.PER_COURSE))
     yearly = criteria.annual_cost(therapy_facts)
