@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from db.catalog_file import SEED_CATALOG, load_catalog_file
@@ -134,6 +135,19 @@ def database_url(
     url = postgres.create(name, template=make_url(template_url).database)
     yield url
     postgres.drop(name)
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """A session on the test's own database holding a write connection (as a curator's write
+    does); its engine is disposed after the test."""
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            session.connection(execution_options=WRITE_OPTIONS)
+            yield session
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

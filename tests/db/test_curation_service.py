@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,21 +18,9 @@ from db.catalog_file import (
     SourceEntry,
 )
 from db.models import AuditEntry, Availability, Cost, Indication, RiskRule, Source
-from db.session import WRITE_OPTIONS, make_engine, make_session_factory
 from db.versioning import current_version
 
 SOURCE = "article-ivig-2024"
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            session.connection(execution_options=WRITE_OPTIONS)
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _last_audit(session: Session) -> AuditEntry:

@@ -3,7 +3,7 @@ releases recorded before, with whole therapies, still rebuild byte for byte."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,19 +33,7 @@ from db.releases import (
     entities_now,
     split_catalog,
 )
-from db.session import WRITE_OPTIONS, make_engine, make_session_factory
 from db.versioning import current_version
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            session.connection(execution_options=WRITE_OPTIONS)
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _entries_at(session: Session, version: int) -> dict[tuple[str, str], str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from db.releases import (
     snapshot_of,
     split_catalog,
 )
-from db.session import WRITE_OPTIONS, make_engine, make_session_factory
+from db.session import make_engine, make_session_factory
 from db.snapshot import load_snapshot
 from db.versioning import current_version
 from scoring.model import CatalogSnapshot
@@ -32,17 +31,6 @@ def _live_snapshot(database_url: str) -> CatalogSnapshot:
     try:
         with make_session_factory(engine)() as session:
             return load_snapshot(session)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            session.connection(execution_options=WRITE_OPTIONS)
-            yield session
     finally:
         engine.dispose()
 
