@@ -503,7 +503,10 @@ class ReleaseEntry(Base):
 
 
 class CatalogRelease(Base):
-    """That a catalog version's manifest is recorded (versions before releases began are not)."""
+    """A release recorded whole: the first one is the baseline, and every version from it on can
+    be rebuilt (each write records its release's changes in its own transaction). Versions
+    before it, made before releases began, cannot. Databases from before 0014 also hold a row
+    for each version since; the first row means the same."""
 
     __tablename__ = "catalog_releases"
 

@@ -23,22 +23,27 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
+    String,
     Table,
+    Text,
     and_,
     bindparam,
+    cast,
     create_engine,
     func,
     insert,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -338,38 +343,57 @@ _PART_QUERIES = {part: _part_query(part) for part in THERAPY_PARTS}
 # ---------------------------------------------------------------------------------------------
 
 
-def record_release(session: Session, *, version: int, whole_catalog: bool) -> int:
+def record_release(
+    session: Session, *, version: int, whole_catalog: bool, has_baseline: bool | None = None
+) -> int:
     """Record the manifest of `version` (just flushed by the caller) as its changes.
 
     Returns the number of entities whose content changed. `whole_catalog` after a full load
-    (its bulk deletes are invisible to the flush listener); the first release ever recorded is
-    also a whole one, so a database migrated with a catalog already in it starts a baseline.
+    (its bulk deletes are invisible to the flush listener); with no baseline yet (`has_baseline`,
+    asked when not given) the release is recorded whole, so a database migrated with a catalog
+    already in it starts one. A release recorded whole adds a `catalog_releases` row: every
+    version from the first such row on can be rebuilt, as every write records its release.
 
-    A curator write's share is a handful of statements: re-read the entities it touched, look
-    up their latest digests (which also shows a baseline exists), insert what changed. The rows
-    are written with plain inserts, not through the ORM's unit of work (see 0007).
+    A curator write's share is three statements (two on PostgreSQL): re-read the entities it
+    touched, store content not stored yet, and add an entry for each entity whose latest entry
+    has another digest -- the comparison is made by the insert itself, not by a look-up before
+    it. The rows are written with plain inserts, not through the ORM's unit of work (see 0007).
     """
     session.flush()
     touched: set[EntityKey] = session.info.pop(_TOUCHED, set())
-    cores = [entity_id for kind, entity_id in touched if kind == THERAPY]
-    parts_of_cores = {(part, t) for t in cores for part in THERAPY_PARTS}
-    previous = {} if whole_catalog else _latest_digests(session, touched | parts_of_cores)
-    # An entity with an entry proves a baseline exists; only a write of nothing but new
-    # entities (or of nothing) has to ask.
-    has_baseline = bool(previous) or _has_baseline(session)
+    if has_baseline is None:
+        has_baseline = _has_baseline(session)
     if whole_catalog or not has_baseline:
-        current = split_catalog(catalog_io.export_catalog(session))
-        previous = _manifest_at(session, version - 1) if has_baseline else {}
-        keys: Iterable[EntityKey] = sorted(set(current) | set(previous))
-    else:
+        return _record_whole(session, version=version, has_baseline=has_baseline)
+    cores = [entity_id for kind, entity_id in touched if kind == THERAPY]
+    if cores:
         # A core recorded now holds no lists: a part with no entry yet (its list still only in
         # a core recorded before 0011) is recorded with it, or the list would be lost.
+        parts_of_cores = {(part, t) for t in cores for part in THERAPY_PARTS}
+        previous = _latest_digests(session, parts_of_cores)
         touched |= {key for key in parts_of_cores if previous.get(key) is None}
-        current = {key: _current_entity(session, key) for key in touched}
-        keys = sorted(touched)
+    rows: list[tuple[EntityKey, str | None]] = []
+    blobs: dict[str, str] = {}
+    for key in sorted(touched):
+        body = _current_entity(session, key)
+        if body is None:
+            rows.append((key, None))
+            continue
+        text = canonical(body)
+        digest = digest_of(text)
+        blobs[digest] = text
+        rows.append((key, digest))
+    return _insert_changes(session, version=version, rows=rows, blobs=blobs)
+
+
+def _record_whole(session: Session, *, version: int, has_baseline: bool) -> int:
+    """Record `version` by re-hashing the whole catalog and diffing it against the previous
+    manifest (or as the first baseline)."""
+    current = split_catalog(catalog_io.export_catalog(session))
+    previous = _manifest_at(session, version - 1) if has_baseline else {}
     blobs: dict[str, str] = {}
     entries: list[dict[str, Any]] = []
-    for key in keys:
+    for key in sorted(set(current) | set(previous)):
         body = current.get(key)
         text = canonical(body) if body is not None else None
         digest = digest_of(text) if text is not None else None
@@ -397,18 +421,111 @@ def _has_baseline(session: Session) -> bool:
     return session.scalar(select(models.CatalogRelease.version).limit(1)) is not None
 
 
+def _insert_changes(
+    session: Session,
+    *,
+    version: int,
+    rows: list[tuple[EntityKey, str | None]],
+    blobs: dict[str, str],
+) -> int:
+    """Store the new content and an entry for each entity whose content changed.
+
+    On PostgreSQL a write's usual handful of rows goes in one statement (the content stored
+    by a data-modifying `WITH`), one round trip; SQLite, in process, takes two.
+    """
+    if not rows:
+        return 0
+    connection = session.connection()
+    combine = connection.dialect.name == "postgresql" and len(rows) <= 200 and len(blobs) <= 200
+    if not combine:
+        _insert_new_blobs(session, blobs)
+    changed = 0
+    for chunk in _chunks(rows, 200):
+        params: dict[str, Any] = {"version": version}
+        for n, ((kind, entity_id), digest) in enumerate(chunk):
+            params.update({f"k{n}": kind, f"e{n}": entity_id, f"d{n}": digest})
+        if combine:
+            for n, (digest, body) in enumerate(blobs.items()):
+                params.update({f"bd{n}": digest, f"bb{n}": body})
+            statement = _store_and_insert_changed_query(len(chunk), len(blobs))
+        else:
+            statement = _insert_changed_query(len(chunk))
+        changed += connection.execute(statement, params).rowcount
+    return changed
+
+
+@functools.lru_cache(maxsize=64)
+def _store_and_insert_changed_query(count: int, blobs: int) -> Any:
+    """PostgreSQL: `_insert_changed_query` with the content, bound as bd0, bb0, bd1..., stored
+    by the same statement (a data-modifying `WITH`; the entries' foreign keys are checked at
+    the statement's end, after it)."""
+    statement = _insert_changed_query(count)
+    if not blobs:
+        return statement
+    contents = [
+        select(cast(bindparam(f"bd{n}"), String), cast(bindparam(f"bb{n}"), Text))
+        for n in range(blobs)
+    ]
+    stored = (
+        postgresql.insert(_BLOB_TABLE)
+        .from_select(["digest", "body"], contents[0] if blobs == 1 else union_all(*contents))
+        .on_conflict_do_nothing(index_elements=["digest"])
+        .cte("stored")
+    )
+    return statement.add_cte(stored)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_changed_query(count: int) -> Any:
+    """Insert the entries, bound as k0, e0, d0, k1..., whose entity's latest entry has another
+    digest (a removal only of an entity that has one): built once per count.
+
+    Each candidate's latest digest is found by a backward search of the primary key; "removed"
+    and "absent" stand for a NULL digest and for no entry at all (no SHA-256 digest is either).
+    """
+    candidates = [
+        select(
+            cast(bindparam(f"k{n}"), String).label("kind"),
+            cast(bindparam(f"e{n}"), String).label("entity_id"),
+            cast(bindparam(f"d{n}"), String).label("digest"),
+        )
+        for n in range(count)
+    ]
+    new = (candidates[0] if count == 1 else union_all(*candidates)).subquery("new")
+    latest = (
+        select(func.coalesce(_ENTRY_TABLE.c.digest, "removed"))
+        .where(_ENTRY_TABLE.c.kind == new.c.kind, _ENTRY_TABLE.c.entity_id == new.c.entity_id)
+        .order_by(_ENTRY_TABLE.c.version.desc())
+        .limit(1)
+        .correlate(new)
+        .scalar_subquery()
+    )
+    row = select(new, latest.label("latest")).subquery("compared").c
+    version = cast(bindparam("version"), Integer)
+    changed = select(row.kind, row.entity_id, version, row.digest).where(
+        func.coalesce(row.latest, "absent") != func.coalesce(row.digest, "removed"),
+        or_(row.digest.is_not(None), row.latest.is_not(None)),
+    )
+    return insert(_ENTRY_TABLE).from_select(["kind", "entity_id", "version", "digest"], changed)
+
+
 def _insert_new_blobs(session: Session, blobs: dict[str, str]) -> None:
     """Store content not stored yet: one insert that skips digests already present (equal
     content is stored once), instead of a look-up per digest."""
     if not blobs:
         return
-    dialect = session.get_bind().dialect.name
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_into(_BLOB_TABLE).on_conflict_do_nothing(index_elements=["digest"])
     connection = session.connection()
+    statement = _STORE_BLOBS[connection.dialect.name]
     rows = [{"digest": digest, "body": body} for digest, body in blobs.items()]
     for chunk in _chunks(rows, 500):
         connection.execute(statement, chunk)
+
+
+# Built once per dialect: building the statement was a third of storing one blob.
+_STORE_BLOBS = {
+    "postgresql": postgresql.insert(_BLOB_TABLE).on_conflict_do_nothing(index_elements=["digest"]),
+    "sqlite": sqlite.insert(_BLOB_TABLE).on_conflict_do_nothing(index_elements=["digest"]),
+}
 
 
 def ensure_baseline(session: Session) -> None:
@@ -499,22 +616,34 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 # ---------------------------------------------------------------------------------------------
 
 
+_SPAN_QUERY = select(
+    select(func.min(models.CatalogRelease.version)).scalar_subquery(),
+    select(func.max(models.CatalogVersion.version)).scalar_subquery(),
+)
+
+
 def release_versions(session: Session) -> tuple[int, int] | None:
-    """The first and last catalog versions that can be rebuilt, or None."""
-    low, high = session.execute(
-        select(func.min(models.CatalogRelease.version), func.max(models.CatalogRelease.version))
-    ).one()
+    """The first and last catalog versions that can be rebuilt, or None.
+
+    From the first release recorded whole (the baseline) on, every write records its release
+    in its own transaction, so every version since can be rebuilt.
+    """
+    low, high = session.execute(_SPAN_QUERY).one()
     return (int(low), int(high)) if low is not None and high is not None else None
 
 
-def catalog_at(session: Session, version: int) -> CatalogFile:
-    """The catalog exactly as it was at `version`."""
-    if session.get(models.CatalogRelease, version) is None:
-        span = release_versions(session)
+def _require_recorded(session: Session, version: int) -> None:
+    span = release_versions(session)
+    if span is None or not span[0] <= version <= span[1]:
         recorded = f"versions {span[0]} to {span[1]}" if span else "no versions yet"
         raise ReleaseNotRecorded(
             f"catalog version {version} has no recorded release ({recorded} can be rebuilt)"
         )
+
+
+def catalog_at(session: Session, version: int) -> CatalogFile:
+    """The catalog exactly as it was at `version`."""
+    _require_recorded(session, version)
     manifest = {k: d for k, d in _manifest_at(session, version).items() if d is not None}
     bodies: dict[str, str] = {}
     for chunk in _chunks(sorted(set(manifest.values())), 500):
@@ -533,8 +662,7 @@ def entities_at(session: Session, version: int, keys: set[EntityKey]) -> dict[En
     For readers that need a few catalog records of the version a result names (the option
     grid's wording) without rebuilding the whole release.
     """
-    if session.get(models.CatalogRelease, version) is None:
-        raise ReleaseNotRecorded(f"catalog version {version} has no recorded release")
+    _require_recorded(session, version)
     found: dict[EntityKey, Any] = {}
     for chunk in _chunks(sorted(_with_parts(keys)), 200):
         rows = session.execute(

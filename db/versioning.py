@@ -22,11 +22,13 @@ from typing import Any
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from db.models import AuditEntry, CatalogVersion
+from db.models import AuditEntry, CatalogRelease, CatalogVersion
 from db.session import WRITE_OPTIONS
 
 # Any constant shared by all TADA processes: the advisory lock id of "the catalog version".
 VERSION_LOCK_ID = 0x7ADA_0001
+# The session transaction that holds the version lock (a later transaction does not).
+_LOCKED_IN = "tada_version_lock"
 
 
 def _collect_release_changes(session: Session, context: object, instances: object) -> None:
@@ -45,6 +47,14 @@ def current_version(session: Session) -> int:
     return session.scalar(select(func.coalesce(func.max(CatalogVersion.version), 0))) or 0
 
 
+# The latest version and whether releases are being recorded, in one round trip: a write needs
+# both, and on PostgreSQL each statement is a round trip (both are primary-key look-ups).
+_HEAD_QUERY = select(
+    select(func.coalesce(func.max(CatalogVersion.version), 0)).scalar_subquery(),
+    select(CatalogRelease.version).limit(1).exists(),
+)
+
+
 def begin_write(session: Session) -> None:
     """Start a catalog write: the write connection (SQLite: the write lock) and the version lock.
 
@@ -58,9 +68,18 @@ def begin_write(session: Session) -> None:
 
 
 def lock_versions(session: Session) -> None:
-    """Wait for the catalog version lock (until this transaction ends); see the module doc."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": VERSION_LOCK_ID})
+    """Wait for the catalog version lock (until this transaction ends); see the module doc.
+
+    Taken once per transaction: `begin_write` takes it and `record_change` makes sure of it,
+    and asking again would be one more round trip for a lock already held.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_LOCKED_IN) is transaction:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": VERSION_LOCK_ID})
+    session.info[_LOCKED_IN] = session.get_transaction()
 
 
 def record_change(
@@ -77,7 +96,8 @@ def record_change(
     """Bump the catalog version and append one audit entry; the caller commits."""
     lock_versions(session)
     now = datetime.now(UTC)
-    version = current_version(session) + 1
+    latest, recording = session.execute(_HEAD_QUERY).one()
+    version = int(latest) + 1
     session.add(
         CatalogVersion(
             version=version,
@@ -102,7 +122,9 @@ def record_change(
     session.flush()
     from db.releases import record_release
 
-    record_release(session, version=version, whole_catalog=entity == "catalog")
+    record_release(
+        session, version=version, whole_catalog=entity == "catalog", has_baseline=bool(recording)
+    )
     return version
 
 

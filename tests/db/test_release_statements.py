@@ -1,0 +1,193 @@
+"""How a write records its release (0014): the insert compares digests itself, a baseline row
+marks where rebuildable versions begin, and the version lock is taken once per transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from db import curation
+from db.catalog_file import SourceEntry
+from db.models import Availability, CatalogRelease, ReleaseEntry
+from db.releases import ReleaseNotRecorded, catalog_at, release_versions
+from db.session import make_engine, make_session_factory
+from db.versioning import begin_write, current_version, record_change
+from scoring.model import AvailabilityStatus
+
+TOUCHED = "tada_release_touched"
+
+
+def _entries_at(session: Session, version: int) -> dict[tuple[str, str], str | None]:
+    rows = session.execute(
+        select(ReleaseEntry.kind, ReleaseEntry.entity_id, ReleaseEntry.digest).where(
+            ReleaseEntry.version == version
+        )
+    )
+    return {(kind, entity_id): digest for kind, entity_id, digest in rows}
+
+
+def _us_availability(session: Session, therapy_id: str) -> Availability:
+    return session.scalars(
+        select(Availability).where(
+            Availability.therapy_id == therapy_id, Availability.region == "US"
+        )
+    ).one()
+
+
+def _set_status(session: Session, therapy_id: str, status: str) -> None:
+    curation.update(
+        session,
+        curation.AVAILABILITY,
+        actor="test",
+        record_id=_us_availability(session, therapy_id).id,
+        changes={"status": status},
+        expected_revision=None,
+    )
+
+
+@contextmanager
+def _statements(session: Session) -> Iterator[list[str]]:
+    seen: list[str] = []
+    engine = session.get_bind()
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_only_what_changed_among_what_a_write_touched_gets_an_entry(session: Session) -> None:
+    """Several entities offered at once, each compared with its own latest entry (not with the
+    others'): a changed one, two unchanged ones, one never recorded and not there."""
+    ivig = _us_availability(session, "ivig")
+    shortage = AvailabilityStatus("shortage")
+    ivig.status = shortage if ivig.status != shortage else AvailabilityStatus("constrained")
+    session.flush()
+    session.info[TOUCHED] = {
+        ("availability", "ivig"),  # changed
+        ("availability", "scig"),  # unchanged
+        ("costs", "ivig"),  # unchanged
+        ("source", "no-such-source"),  # never recorded, not there
+    }
+    version = record_change(
+        session,
+        actor="test",
+        action="update",
+        entity="availability",
+        entity_id=str(ivig.id),
+        before=None,
+        after=None,
+    )
+    assert _entries_at(session, version) == {("availability", "ivig"): _latest(session, "ivig")}
+
+
+def test_an_entity_gone_gets_one_null_entry_and_no_more(session: Session) -> None:
+    entry = SourceEntry(id="release-test-source", citation="A source made for this test", year=2026)
+    curation.create(session, curation.SOURCE, actor="test", entry=entry)
+    added = current_version(session)
+    curation.delete(
+        session, curation.SOURCE, actor="test", record_id=entry.id, expected_revision=None
+    )
+    deleted = current_version(session)
+    assert _entries_at(session, added)[("source", entry.id)] is not None
+    assert _entries_at(session, deleted) == {("source", entry.id): None}
+    # Offered again as gone (as a flush that saw it would): it already is, so nothing is added.
+    session.info[TOUCHED] = {("source", entry.id)}
+    again = record_change(
+        session,
+        actor="test",
+        action="delete",
+        entity="source",
+        entity_id=entry.id,
+        before=None,
+        after=None,
+    )
+    assert _entries_at(session, again) == {}
+
+
+def _latest(session: Session, therapy_id: str) -> str | None:
+    return session.scalar(
+        select(ReleaseEntry.digest)
+        .where(ReleaseEntry.kind == "availability", ReleaseEntry.entity_id == therapy_id)
+        .order_by(ReleaseEntry.version.desc())
+        .limit(1)
+    )
+
+
+def test_writes_add_no_release_row_and_every_version_since_the_baseline_rebuilds(
+    session: Session,
+) -> None:
+    baseline = session.scalar(select(func.min(CatalogRelease.version)))
+    rows = session.scalar(select(func.count()).select_from(CatalogRelease))
+    assert baseline is not None
+    for status in ("shortage", "constrained", "available"):
+        _set_status(session, "ivig", status)
+    latest = current_version(session)
+    assert session.scalar(select(func.count()).select_from(CatalogRelease)) == rows
+    assert release_versions(session) == (baseline, latest)
+    ivig_us = {
+        v: next(
+            a.status
+            for t in catalog_at(session, v).therapies
+            if t.id == "ivig"
+            for a in t.availability
+            if a.region == "US"
+        )
+        for v in range(latest - 2, latest + 1)
+    }
+    assert ivig_us == {latest - 2: "shortage", latest - 1: "constrained", latest: "available"}
+    with pytest.raises(ReleaseNotRecorded, match="no recorded release"):
+        catalog_at(session, latest + 1)
+    if baseline > 1:
+        with pytest.raises(ReleaseNotRecorded):
+            catalog_at(session, baseline - 1)
+
+
+def test_a_write_records_its_release_in_two_statements_on_postgresql_three_on_sqlite(
+    session: Session,
+) -> None:
+    _set_status(session, "ivig", "shortage")
+    with _statements(session) as seen:
+        _set_status(session, "ivig", "constrained")
+    # The version query also asks whether a baseline exists; it is not the release's.
+    release = [
+        s
+        for s in seen
+        if any(table in s for table in ("release_entries", "catalog_blobs", "catalog_releases"))
+        and "max(catalog_versions.version)" not in s
+    ]
+    part_reads = [s for s in seen if s.rstrip().endswith("ORDER BY availability.region")]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    assert len(release) == (1 if postgres else 2), release
+    # And one read of what it changed: the therapy's availability list, in its order.
+    assert len(part_reads) == 1, part_reads
+
+
+@pytest.mark.parametrize("transactions", [1, 2])
+def test_the_version_lock_is_taken_once_per_transaction(
+    database_url: str, transactions: int
+) -> None:
+    engine = make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("the version lock is a PostgreSQL advisory lock (SQLite: BEGIN IMMEDIATE)")
+    try:
+        with make_session_factory(engine)() as session:
+            with _statements(session) as seen:
+                for _ in range(transactions):
+                    begin_write(session)
+                    _set_status(session, "ivig", "shortage")
+                    _set_status(session, "ivig", "constrained")
+                    session.commit()
+            locks = [s for s in seen if "pg_advisory_xact_lock" in s]
+            assert len(locks) == transactions
+    finally:
+        engine.dispose()
