@@ -317,6 +317,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--therapies", type=int, default=10_000)
     parser.add_argument("--pdf-only", action="store_true")
+    parser.add_argument("--writes", type=int, default=40, help="curator-write pairs (on, off)")
     parser.add_argument("--write-only", action="store_true", help="only the curator write at scale")
     parser.add_argument(
         "--write-database-url",
@@ -336,7 +337,7 @@ def main() -> int:
         curator_write_at_scale,
         workdir,
         therapies=args.therapies,
-        writes=5 if args.quick else 40,
+        writes=5 if args.quick else args.writes,
         url=args.write_database_url,
     )
     if args.write_only:
