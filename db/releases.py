@@ -364,7 +364,7 @@ def record_release(
     if has_baseline is None:
         has_baseline = _has_baseline(session)
     if whole_catalog or not has_baseline:
-        return _record_whole(session, version=version, has_baseline=has_baseline)
+        return _record_whole(session, version=version)
     cores = [entity_id for kind, entity_id in touched if kind == THERAPY]
     if cores:
         # A core recorded now holds no lists: a part with no entry yet (its list still only in
@@ -386,11 +386,13 @@ def record_release(
     return _insert_changes(session, version=version, rows=rows, blobs=blobs)
 
 
-def _record_whole(session: Session, *, version: int, has_baseline: bool) -> int:
+def _record_whole(session: Session, *, version: int) -> int:
     """Record `version` by re-hashing the whole catalog and diffing it against the previous
     manifest (or as the first baseline)."""
     current = split_catalog(catalog_io.export_catalog(session))
-    previous = _manifest_at(session, version - 1) if has_baseline else {}
+    # Diffed against what is recorded even with no baseline row: entries left without one (a
+    # table edited by hand) would otherwise keep entities that are gone in the manifest.
+    previous = _manifest_at(session, version - 1)
     blobs: dict[str, str] = {}
     entries: list[dict[str, Any]] = []
     for key in sorted(set(current) | set(previous)):
@@ -450,8 +452,13 @@ def _insert_changes(
             statement = _store_and_insert_changed_query(len(chunk), len(blobs))
         else:
             statement = _insert_changed_query(len(chunk))
-        changed += connection.execute(statement, params).rowcount
+        # psycopg reports no row count for INSERT ... SELECT unless asked to keep it.
+        result = connection.execute(statement, params, execution_options=_KEEP_ROWCOUNT)
+        changed += result.rowcount
     return changed
+
+
+_KEEP_ROWCOUNT = {"preserve_rowcount": True}
 
 
 @functools.lru_cache(maxsize=64)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from db.models import AuditEntry, CatalogRelease, CatalogVersion
 from db.session import WRITE_OPTIONS
@@ -75,11 +75,18 @@ def lock_versions(session: Session) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    transaction = session.get_transaction()
+    transaction = _innermost(session)
     if transaction is not None and session.info.get(_LOCKED_IN) is transaction:
         return
     session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": VERSION_LOCK_ID})
-    session.info[_LOCKED_IN] = session.get_transaction()
+    session.info[_LOCKED_IN] = _innermost(session)
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    """The savepoint in progress, else the transaction: PostgreSQL releases a lock taken inside
+    a savepoint that is rolled back, so a lock is known held only where it was taken (inside
+    another savepoint, or after it, it is asked for again)."""
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def record_change(

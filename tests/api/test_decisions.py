@@ -373,17 +373,28 @@ def test_a_record_made_by_another_engine_says_so_and_still_compares_honestly(
 def test_a_version_without_a_recorded_release_cannot_be_replayed(
     client: TestClient, clinician_key: str, curator_key: str, database_url: str
 ) -> None:
+    """As if releases began after the version the record was made on (a database from before
+    they existed): the baseline, the first `catalog_releases` row, comes later."""
     created = _decide(client, clinician_key).json()
     _move_catalog(client, curator_key)
+    later = _decide(client, clinician_key).json()
+    assert later["catalog_version"] > created["catalog_version"]
+    _set(database_url, "DELETE FROM catalog_releases")
     _set(
         database_url,
-        "DELETE FROM catalog_releases WHERE version = :version",
-        version=created["catalog_version"],
+        "INSERT INTO catalog_releases (version, changed, recorded_at) "
+        "VALUES (:version, 0, CURRENT_TIMESTAMP)",
+        version=later["catalog_version"],
     )
     replay = client.post(f"/v1/decisions/{created['id']}/replay", headers=_headers(clinician_key))
     assert replay.status_code == 409
     assert replay.headers["content-type"] == "application/problem+json"
-    assert "no recorded release" in replay.json()["detail"]
+    detail = replay.json()["detail"]
+    assert "no recorded release" in detail
+    assert f"versions {later['catalog_version']} to {later['catalog_version']}" in detail
+    after = client.post(f"/v1/decisions/{later['id']}/replay", headers=_headers(clinician_key))
+    assert after.status_code == 200, after.text
+    assert after.json()["identical"] is True
 
 
 def test_the_ref_secret_is_required_in_production() -> None:

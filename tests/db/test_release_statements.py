@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from db import curation
 from db.catalog_file import SourceEntry
-from db.models import Availability, CatalogRelease, ReleaseEntry
-from db.releases import ReleaseNotRecorded, catalog_at, release_versions
+from db.models import Availability, CatalogRelease, CatalogVersion, ReleaseEntry, Source
+from db.releases import ReleaseNotRecorded, catalog_at, record_release, release_versions
 from db.session import make_engine, make_session_factory
-from db.versioning import begin_write, current_version, record_change
+from db.versioning import begin_write, current_version, lock_versions, record_change
 from scoring.model import AvailabilityStatus
 
 TOUCHED = "tada_release_touched"
@@ -191,3 +192,65 @@ def test_the_version_lock_is_taken_once_per_transaction(
             assert len(locks) == transactions
     finally:
         engine.dispose()
+
+
+def test_the_version_lock_is_asked_again_after_a_rolled_back_savepoint(database_url: str) -> None:
+    """PostgreSQL releases a lock taken inside a savepoint that is rolled back."""
+    engine = make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("the version lock is a PostgreSQL advisory lock (SQLite: BEGIN IMMEDIATE)")
+    try:
+        with make_session_factory(engine)() as session, _statements(session) as seen:
+            session.connection()
+            savepoint = session.begin_nested()
+            lock_versions(session)
+            lock_versions(session)
+            savepoint.rollback()
+            lock_versions(session)
+            held = session.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND pid = pg_backend_pid()"
+                )
+            ).scalar_one()
+            assert len([s for s in seen if "pg_advisory_xact_lock" in s]) == 2
+            assert held == 1
+    finally:
+        engine.dispose()
+
+
+def test_recording_returns_how_many_entities_changed(session: Session) -> None:
+    """The insert's own row count, on PostgreSQL too (psycopg keeps it only when asked)."""
+    for therapy_id in ("ivig", "scig"):
+        row = _us_availability(session, therapy_id)
+        shortage = AvailabilityStatus("shortage")
+        row.status = shortage if row.status != shortage else AvailabilityStatus("constrained")
+    session.flush()
+    session.info[TOUCHED] |= {("costs", "ivig")}  # touched, unchanged
+    version = current_version(session) + 1
+    session.add(
+        CatalogVersion(version=version, created_at=datetime.now(UTC), actor="t", summary="")
+    )
+    session.flush()
+    assert record_release(session, version=version, whole_catalog=False, has_baseline=True) == 2
+    assert set(_entries_at(session, version)) == {
+        ("availability", "ivig"),
+        ("availability", "scig"),
+    }
+
+
+def test_a_new_baseline_over_entries_left_without_one_drops_what_is_gone(
+    session: Session,
+) -> None:
+    """Entries with no baseline row (the table edited by hand): the next write records a whole
+    release, diffed against those entries, so an entity gone since is recorded as gone."""
+    entry = SourceEntry(id="release-test-gone", citation="A source made for this test", year=2026)
+    curation.create(session, curation.SOURCE, actor="test", entry=entry)
+    session.execute(delete(CatalogRelease))
+    session.execute(delete(Source).where(Source.id == entry.id))  # gone, unrecorded
+    _set_status(session, "ivig", "shortage")
+    latest = current_version(session)
+    assert session.scalar(select(func.min(CatalogRelease.version))) == latest
+    assert _entries_at(session, latest)[("source", entry.id)] is None
+    assert entry.id not in {s.id for s in catalog_at(session, latest).sources}
