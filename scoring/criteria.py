@@ -420,6 +420,10 @@ def annual_cost(facts: TherapyFacts, weight_kg: float | None = None) -> AnnualCo
     a 5.5 kg infant's immunoglobulin costs a fraction of an adult's. `None` when the region
     has no row that applies, and for a weight-based price when the weight, the dose or the
     frequency is unknown (see `cost_needs_weight`).
+
+    The explanation counts sessions a year (`x 14.4 a year`, `x 1 a year`), not a month times
+    12: a single yearly dose is 0.08 a month rounded, and "0.08 a month x 12" does not give
+    the total it explains.
     """
     row: Cost | None = facts.cost
     if row is None:
@@ -437,7 +441,7 @@ def annual_cost(facts: TherapyFacts, weight_kg: float | None = None) -> AnnualCo
             sessions = max(0.0, facts.sessions_per_month)
             annual = amount * sessions * 12
             noun = session_noun(facts.therapy.route)
-            how = f"{price} a {noun} x {number(sessions)} a month x 12"
+            how = f"{price} a {noun} x {number(sessions * 12)} a year"
         case CostBasis.PER_COURSE:
             courses = 1.0
             if facts.indication is not None and facts.indication.courses_per_year is not None:
@@ -455,7 +459,7 @@ def annual_cost(facts: TherapyFacts, weight_kg: float | None = None) -> AnnualCo
             annual = max(0.0, weight_kg) * dose * amount * sessions * 12
             how = (
                 f"{number(weight_kg)} kg x {number(dose)} {unit} per kg a session x {price} per "
-                f"{unit} x {number(sessions)} a month x 12"
+                f"{unit} x {number(sessions * 12)} a year"
             )
     return AnnualCost(
         annual,

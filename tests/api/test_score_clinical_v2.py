@@ -401,7 +401,7 @@ def test_immunoglobulin_cost_follows_the_weight(client: TestClient) -> None:
         assert small > large, therapy
         assert "5.5 kg" in annual_cost_text(infant, therapy)
         assert "70 kg" in annual_cost_text(adult, therapy)
-    # 70 kg x 0.5 g/kg x 151 USD/g x 1.2 a month x 12 = about 76,104 USD a year.
+    # 70 kg x 0.5 g/kg x 151 USD/g x 14.4 a year = about 76,104 USD a year.
     assert "76,104 USD" in annual_cost_text(adult, "ivig")
     # 5.5 kg: about 5,980 USD a year.
     assert "5,980 USD" in annual_cost_text(infant, "ivig")

@@ -289,7 +289,7 @@ def test_a_price_a_session_is_explained_in_the_routes_unit(route: str, noun: str
     )
     yearly = criteria.annual_cost(therapy_facts)
     assert yearly is not None
-    assert f"0.3 USD a {noun} x 30 a month x 12" in yearly.explanation, yearly.explanation
+    assert f"0.3 USD a {noun} x 360 a year" in yearly.explanation, yearly.explanation
 
 
 def test_a_course_without_courses_a_year_counts_once() -> None:
@@ -394,3 +394,16 @@ def test_ratio_and_clamp_edges() -> None:
     assert criteria.ratio(1.0, 0.0) == 1.0
     assert criteria.ratio(0.0, 0.0) == 0.0
     assert criteria.clamp(float("nan")) == 0.0
+
+
+def test_a_single_yearly_dose_is_explained_as_one_a_year() -> None:
+    """1/12 a month reads 0.08 a month: the explanation counts sessions a year instead, so its
+    arithmetic gives the total it states (70 kg x 1 g/kg x 151 USD/g x 1 = 10,570)."""
+    row = indication(sessions_per_month=1 / 12, dose_per_kg=1.0)
+    therapy_facts = facts(therapy(), row, cost=cost(amount=151.0, basis=CostBasis.PER_GRAM))
+    yearly = criteria.annual_cost(therapy_facts, weight_kg=70.0)
+    assert yearly is not None
+    assert round(yearly.amount) == 10_570
+    assert yearly.explanation.startswith(
+        "About 10,570 USD a year: 70 kg x 1 g per kg a session x 151 USD per g x 1 a year,"
+    ), yearly.explanation
