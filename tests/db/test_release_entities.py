@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from release_writes import availability_of, entries_at, set_status
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,6 @@ from db import curation
 from db.catalog_file import SEED_CATALOG, CatalogFile, dump_catalog, load_catalog_file
 from db.catalog_io import export_catalog, replace_catalog
 from db.models import (
-    Availability,
     CatalogBlob,
     CatalogRelease,
     Cost,
@@ -34,15 +34,6 @@ from db.releases import (
     split_catalog,
 )
 from db.versioning import current_version
-
-
-def _entries_at(session: Session, version: int) -> dict[tuple[str, str], str | None]:
-    rows = session.execute(
-        select(ReleaseEntry.kind, ReleaseEntry.entity_id, ReleaseEntry.digest).where(
-            ReleaseEntry.version == version
-        )
-    )
-    return {(kind, entity_id): digest for kind, entity_id, digest in rows}
 
 
 def _blob(session: Session, digest: str | None) -> str:
@@ -70,27 +61,8 @@ def _record_in_the_old_form(session: Session) -> int:
         CatalogRelease(version=version, changed=len(entities), recorded_at=datetime.now(UTC))
     )
     session.flush()
-    assert all(k[0] not in THERAPY_PARTS for k in _entries_at(session, version))
+    assert all(k[0] not in THERAPY_PARTS for k in entries_at(session, version))
     return version
-
-
-def _availability_of(session: Session, therapy_id: str, region: str) -> Availability:
-    return session.scalars(
-        select(Availability).where(
-            Availability.therapy_id == therapy_id, Availability.region == region
-        )
-    ).one()
-
-
-def _set_status(session: Session, therapy_id: str, status: str) -> None:
-    curation.update(
-        session,
-        curation.AVAILABILITY,
-        actor="test",
-        record_id=_availability_of(session, therapy_id, "US").id,
-        changes={"status": status},
-        expected_revision=None,
-    )
 
 
 def _edit_therapy(session: Session, therapy_id: str, onset_days: float) -> None:
@@ -105,7 +77,7 @@ def _edit_therapy(session: Session, therapy_id: str, onset_days: float) -> None:
 
 
 def _other_status(session: Session, therapy_id: str) -> str:
-    current = _availability_of(session, therapy_id, "US").status
+    current = availability_of(session, therapy_id, "US").status
     return "shortage" if current != "shortage" else "constrained"
 
 
@@ -115,8 +87,8 @@ def test_a_write_to_one_availability_row_records_only_that_therapys_availability
     whole = canonical(
         next(t for t in export_catalog(session).therapies if t.id == "ivig").model_dump(mode="json")
     )
-    _set_status(session, "ivig", _other_status(session, "ivig"))
-    entries = _entries_at(session, current_version(session))
+    set_status(session, "ivig", _other_status(session, "ivig"))
+    entries = entries_at(session, current_version(session))
 
     assert list(entries) == [("availability", "ivig")]
     body = _blob(session, entries[("availability", "ivig")])
@@ -157,20 +129,20 @@ def test_old_whole_therapies_and_new_parts_rebuild_together(session: Session) ->
     old_version = _record_in_the_old_form(session)
     old_export = dump_catalog(export_catalog(session))
 
-    _set_status(session, "ivig", _other_status(session, "ivig"))
-    assert list(_entries_at(session, current_version(session))) == [("availability", "ivig")]
+    set_status(session, "ivig", _other_status(session, "ivig"))
+    assert list(entries_at(session, current_version(session))) == [("availability", "ivig")]
     assert dump_catalog(catalog_at(session, current_version(session))) == dump_catalog(
         export_catalog(session)
     )
 
     # A core recorded now holds no lists: the parts still only in the old blob come with it.
     _edit_therapy(session, "scig", 30)
-    assert set(_entries_at(session, current_version(session))) == {
+    assert set(entries_at(session, current_version(session))) == {
         (THERAPY, "scig"),
         *((part, "scig") for part in THERAPY_PARTS),
     }
     _edit_therapy(session, "ivig", 30)
-    assert set(_entries_at(session, current_version(session))) == {
+    assert set(entries_at(session, current_version(session))) == {
         (THERAPY, "ivig"),
         *((part, "ivig") for part in THERAPY_PARTS if part != "availability"),
     }
@@ -185,7 +157,7 @@ def test_old_whole_therapies_and_new_parts_rebuild_together(session: Session) ->
         session, curation.THERAPY, actor="test", record_id="hsct", expected_revision=None
     )
     gone = current_version(session)
-    assert _entries_at(session, gone)[(THERAPY, "hsct")] is None
+    assert entries_at(session, gone)[(THERAPY, "hsct")] is None
     assert "hsct" not in {t.id for t in catalog_at(session, gone).therapies}
     assert dump_catalog(catalog_at(session, gone)) == dump_catalog(export_catalog(session))
     assert dump_catalog(catalog_at(session, old_version)) == old_export
@@ -216,7 +188,7 @@ def test_a_whole_load_over_old_whole_therapies_records_every_therapy_in_parts(
         summary="reload",
     )
     version = current_version(session)
-    entries = _entries_at(session, version)
+    entries = entries_at(session, version)
 
     catalog = export_catalog(session)
     for therapy in catalog.therapies:
@@ -241,7 +213,7 @@ def test_a_whole_load_records_only_the_parts_that_changed(session: Session) -> N
     replace_catalog(session, _seed_changed(rename_one_effect), actor="test", summary="reload")
     version = current_version(session)
 
-    assert list(_entries_at(session, version)) == [("adverse_effects", "scig")]
+    assert list(entries_at(session, version)) == [("adverse_effects", "scig")]
     assert catalog_at(session, version) == export_catalog(session)
     assert catalog_at(session, before) != catalog_at(session, version)
 
@@ -263,7 +235,7 @@ def _new_therapy(session: Session) -> None:
 
 
 def _new_availability(session: Session) -> None:
-    us = _availability_of(session, "scig", "US")
+    us = availability_of(session, "scig", "US")
     entry = curation.AVAILABILITY.to_entry(us).model_copy(update={"region": "NZ"})
     curation.create(session, curation.AVAILABILITY, actor="test", entry=entry, therapy_id="scig")
 
@@ -312,7 +284,7 @@ def _figure_changed(session: Session) -> None:
 
 WRITES: list[tuple[str, Callable[[Session], object]]] = [
     ("therapy core", lambda s: _edit_therapy(s, "ivig", 21)),
-    ("availability", lambda s: _set_status(s, "ivig", _other_status(s, "ivig"))),
+    ("availability", lambda s: set_status(s, "ivig", _other_status(s, "ivig"))),
     ("availability created", _new_availability),
     ("cost", _cost_changed),
     (

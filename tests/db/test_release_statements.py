@@ -8,46 +8,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
+from release_writes import availability_of, entries_at, set_status
 from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from db import curation
 from db.catalog_file import SourceEntry
-from db.models import Availability, CatalogRelease, CatalogVersion, ReleaseEntry, Source
+from db.models import CatalogRelease, CatalogVersion, ReleaseEntry, Source
 from db.releases import ReleaseNotRecorded, catalog_at, record_release, release_versions
 from db.session import make_engine, make_session_factory
 from db.versioning import begin_write, current_version, lock_versions, record_change
 from scoring.model import AvailabilityStatus
 
 TOUCHED = "tada_release_touched"
-
-
-def _entries_at(session: Session, version: int) -> dict[tuple[str, str], str | None]:
-    rows = session.execute(
-        select(ReleaseEntry.kind, ReleaseEntry.entity_id, ReleaseEntry.digest).where(
-            ReleaseEntry.version == version
-        )
-    )
-    return {(kind, entity_id): digest for kind, entity_id, digest in rows}
-
-
-def _us_availability(session: Session, therapy_id: str) -> Availability:
-    return session.scalars(
-        select(Availability).where(
-            Availability.therapy_id == therapy_id, Availability.region == "US"
-        )
-    ).one()
-
-
-def _set_status(session: Session, therapy_id: str, status: str) -> None:
-    curation.update(
-        session,
-        curation.AVAILABILITY,
-        actor="test",
-        record_id=_us_availability(session, therapy_id).id,
-        changes={"status": status},
-        expected_revision=None,
-    )
 
 
 @contextmanager
@@ -68,7 +41,7 @@ def _statements(session: Session) -> Iterator[list[str]]:
 def test_only_what_changed_among_what_a_write_touched_gets_an_entry(session: Session) -> None:
     """Several entities offered at once, each compared with its own latest entry (not with the
     others'): a changed one, two unchanged ones, one never recorded and not there."""
-    ivig = _us_availability(session, "ivig")
+    ivig = availability_of(session, "ivig", "US")
     shortage = AvailabilityStatus("shortage")
     ivig.status = shortage if ivig.status != shortage else AvailabilityStatus("constrained")
     session.flush()
@@ -87,7 +60,7 @@ def test_only_what_changed_among_what_a_write_touched_gets_an_entry(session: Ses
         before=None,
         after=None,
     )
-    assert _entries_at(session, version) == {("availability", "ivig"): _latest(session, "ivig")}
+    assert entries_at(session, version) == {("availability", "ivig"): _latest(session, "ivig")}
 
 
 def test_an_entity_gone_gets_one_null_entry_and_no_more(session: Session) -> None:
@@ -98,8 +71,8 @@ def test_an_entity_gone_gets_one_null_entry_and_no_more(session: Session) -> Non
         session, curation.SOURCE, actor="test", record_id=entry.id, expected_revision=None
     )
     deleted = current_version(session)
-    assert _entries_at(session, added)[("source", entry.id)] is not None
-    assert _entries_at(session, deleted) == {("source", entry.id): None}
+    assert entries_at(session, added)[("source", entry.id)] is not None
+    assert entries_at(session, deleted) == {("source", entry.id): None}
     # Offered again as gone (as a flush that saw it would): it already is, so nothing is added.
     session.info[TOUCHED] = {("source", entry.id)}
     again = record_change(
@@ -111,7 +84,7 @@ def test_an_entity_gone_gets_one_null_entry_and_no_more(session: Session) -> Non
         before=None,
         after=None,
     )
-    assert _entries_at(session, again) == {}
+    assert entries_at(session, again) == {}
 
 
 def _latest(session: Session, therapy_id: str) -> str | None:
@@ -130,7 +103,7 @@ def test_writes_add_no_release_row_and_every_version_since_the_baseline_rebuilds
     rows = session.scalar(select(func.count()).select_from(CatalogRelease))
     assert baseline is not None
     for status in ("shortage", "constrained", "available"):
-        _set_status(session, "ivig", status)
+        set_status(session, "ivig", status)
     latest = current_version(session)
     assert session.scalar(select(func.count()).select_from(CatalogRelease)) == rows
     assert release_versions(session) == (baseline, latest)
@@ -155,9 +128,9 @@ def test_writes_add_no_release_row_and_every_version_since_the_baseline_rebuilds
 def test_a_write_records_its_release_in_two_statements_on_postgresql_three_on_sqlite(
     session: Session,
 ) -> None:
-    _set_status(session, "ivig", "shortage")
+    set_status(session, "ivig", "shortage")
     with _statements(session) as seen:
-        _set_status(session, "ivig", "constrained")
+        set_status(session, "ivig", "constrained")
     # The version query also asks whether a baseline exists; it is not the release's.
     release = [
         s
@@ -185,8 +158,8 @@ def test_the_version_lock_is_taken_once_per_transaction(
             with _statements(session) as seen:
                 for _ in range(transactions):
                     begin_write(session)
-                    _set_status(session, "ivig", "shortage")
-                    _set_status(session, "ivig", "constrained")
+                    set_status(session, "ivig", "shortage")
+                    set_status(session, "ivig", "constrained")
                     session.commit()
             locks = [s for s in seen if "pg_advisory_xact_lock" in s]
             assert len(locks) == transactions
@@ -223,7 +196,7 @@ def test_the_version_lock_is_asked_again_after_a_rolled_back_savepoint(database_
 def test_recording_returns_how_many_entities_changed(session: Session) -> None:
     """The insert's own row count, on PostgreSQL too (psycopg keeps it only when asked)."""
     for therapy_id in ("ivig", "scig"):
-        row = _us_availability(session, therapy_id)
+        row = availability_of(session, therapy_id, "US")
         shortage = AvailabilityStatus("shortage")
         row.status = shortage if row.status != shortage else AvailabilityStatus("constrained")
     session.flush()
@@ -234,7 +207,7 @@ def test_recording_returns_how_many_entities_changed(session: Session) -> None:
     )
     session.flush()
     assert record_release(session, version=version, whole_catalog=False, has_baseline=True) == 2
-    assert set(_entries_at(session, version)) == {
+    assert set(entries_at(session, version)) == {
         ("availability", "ivig"),
         ("availability", "scig"),
     }
@@ -249,8 +222,8 @@ def test_a_new_baseline_over_entries_left_without_one_drops_what_is_gone(
     curation.create(session, curation.SOURCE, actor="test", entry=entry)
     session.execute(delete(CatalogRelease))
     session.execute(delete(Source).where(Source.id == entry.id))  # gone, unrecorded
-    _set_status(session, "ivig", "shortage")
+    set_status(session, "ivig", "shortage")
     latest = current_version(session)
     assert session.scalar(select(func.min(CatalogRelease.version))) == latest
-    assert _entries_at(session, latest)[("source", entry.id)] is None
+    assert entries_at(session, latest)[("source", entry.id)] is None
     assert entry.id not in {s.id for s in catalog_at(session, latest).sources}
