@@ -145,52 +145,50 @@ def test_a_write_records_its_release_in_two_statements_on_postgresql_three_on_sq
     assert len(part_reads) == 1, part_reads
 
 
+@pytest.fixture
+def lock_session(database_url: str) -> Iterator[Session]:
+    """A plain session (no write connection yet) on PostgreSQL, the only database whose version
+    lock is a lock of its own (SQLite's writers already hold BEGIN IMMEDIATE's)."""
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("the version lock is a PostgreSQL advisory lock (SQLite: BEGIN IMMEDIATE)")
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("transactions", [1, 2])
 def test_the_version_lock_is_taken_once_per_transaction(
-    database_url: str, transactions: int
+    lock_session: Session, transactions: int
 ) -> None:
-    engine = make_engine(database_url)
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
-        pytest.skip("the version lock is a PostgreSQL advisory lock (SQLite: BEGIN IMMEDIATE)")
-    try:
-        with make_session_factory(engine)() as session:
-            with _statements(session) as seen:
-                for _ in range(transactions):
-                    begin_write(session)
-                    set_status(session, "ivig", "shortage")
-                    set_status(session, "ivig", "constrained")
-                    session.commit()
-            locks = [s for s in seen if "pg_advisory_xact_lock" in s]
-            assert len(locks) == transactions
-    finally:
-        engine.dispose()
+    with _statements(lock_session) as seen:
+        for _ in range(transactions):
+            begin_write(lock_session)
+            set_status(lock_session, "ivig", "shortage")
+            set_status(lock_session, "ivig", "constrained")
+            lock_session.commit()
+    locks = [s for s in seen if "pg_advisory_xact_lock" in s]
+    assert len(locks) == transactions
 
 
-def test_the_version_lock_is_asked_again_after_a_rolled_back_savepoint(database_url: str) -> None:
+def test_the_version_lock_is_asked_again_after_a_rolled_back_savepoint(
+    lock_session: Session,
+) -> None:
     """PostgreSQL releases a lock taken inside a savepoint that is rolled back."""
-    engine = make_engine(database_url)
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
-        pytest.skip("the version lock is a PostgreSQL advisory lock (SQLite: BEGIN IMMEDIATE)")
-    try:
-        with make_session_factory(engine)() as session, _statements(session) as seen:
-            session.connection()
-            savepoint = session.begin_nested()
-            lock_versions(session)
-            lock_versions(session)
-            savepoint.rollback()
-            lock_versions(session)
-            held = session.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND pid = pg_backend_pid()"
-                )
-            ).scalar_one()
-            assert len([s for s in seen if "pg_advisory_xact_lock" in s]) == 2
-            assert held == 1
-    finally:
-        engine.dispose()
+    with _statements(lock_session) as seen:
+        lock_session.connection()
+        savepoint = lock_session.begin_nested()
+        lock_versions(lock_session)
+        lock_versions(lock_session)
+        savepoint.rollback()
+        lock_versions(lock_session)
+    held = lock_session.execute(
+        text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+    ).scalar_one()
+    assert len([s for s in seen if "pg_advisory_xact_lock" in s]) == 2
+    assert held == 1
 
 
 def test_recording_returns_how_many_entities_changed(session: Session) -> None:
