@@ -31,7 +31,7 @@ from db.catalog_file import SEED_CATALOG, CatalogFileError, dump_catalog, load_c
 from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
 from db.migrations import current_revision, downgrade, head_revision, upgrade
-from db.releases import ReleaseNotRecorded, catalog_at, ensure_baseline
+from db.releases import ReleaseNotRecorded, catalog_at, ensure_baseline, read_release
 from db.session import make_engine, make_session_factory
 from db.storable import storable_problems
 from db.versioning import begin_write, current_version
@@ -245,17 +245,18 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
                 session.commit()
             print(f"loaded {args.file}: catalog version {version}")
         else:
-            with factory() as session:
-                try:
-                    catalog = (
-                        export_catalog(session)
-                        if args.version is None
-                        else catalog_at(session, args.version)
-                    )
-                except ReleaseNotRecorded as exc:
-                    print(f"error: {exc}", file=sys.stderr)
-                    return 1
-                text = dump_catalog(catalog)
+            version = args.version
+            try:
+                catalog = read_release(
+                    factory,
+                    lambda session: (
+                        export_catalog(session) if version is None else catalog_at(session, version)
+                    ),
+                )
+            except ReleaseNotRecorded as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            text = dump_catalog(catalog)
             if args.output and args.output != "-":
                 try:
                     Path(args.output).write_text(text, encoding="utf-8")

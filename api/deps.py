@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import BackgroundTasks, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy.exc import OperationalError
@@ -21,10 +21,12 @@ from api.catalog_cache import CatalogCache
 from api.errors import Forbidden, Unauthorized
 from api.settings import Settings
 from db.keys import CATALOG_WRITE, DECISIONS, PERMISSIONS, active_key_ids, find_key, roles_with
-from db.versioning import begin_write
+from db.releases import deferred_version, settle_releases
+from db.versioning import DEFER_RELEASE, begin_write
 from scoring.model import CatalogSnapshot
 
 log = logging.getLogger("tada.auth")
+log_releases = logging.getLogger("tada.releases")
 
 # The light dependencies are `async def`: FastAPI runs a sync dependency in the thread pool,
 # and a thread hop per dependency costs more than the scoring itself on the hot path.
@@ -81,31 +83,61 @@ class UnitOfWork:
     use of `session`, inside the route: never while other dependencies still run. Holding it
     while the API-key check took a second connection let a burst of writes, even unkeyed
     ones, exhaust the pool and wait on each other until the pool timeout.
+
+    A catalog change records its release after the response (0015): the write stores which
+    entities it changed, and a background task records their content once the client has its
+    answer. Until then the next writer, or a reader of that release, records it first.
     """
 
-    def __init__(self, session: Session, cache: CatalogCache) -> None:
+    def __init__(
+        self,
+        session: Session,
+        cache: CatalogCache,
+        factory: sessionmaker[Session],
+        background: BackgroundTasks,
+    ) -> None:
         self._session = session
         self._cache = cache
+        self._factory = factory
+        self._background = background
         self._begun = False
 
     @property
     def session(self) -> Session:
         if not self._begun:
+            self._session.info[DEFER_RELEASE] = True
             begin_write(self._session)
             self._begun = True
         return self._session
 
     def commit(self) -> None:
+        deferred = deferred_version(self.session)
         self.session.commit()
         self._cache.invalidate()
+        if deferred is not None:
+            self._background.add_task(_record_deferred_release, self._factory, deferred)
+
+
+def _record_deferred_release(factory: sessionmaker[Session], version: int) -> None:
+    """After the response: record the release a write deferred. A failure loses nothing (the
+    entities it changed stay in its version row, and the next writer records them)."""
+    try:
+        settle_releases(factory)
+    except Exception:
+        log_releases.warning(
+            "catalog version %s: recording its release failed; the next write records it",
+            version,
+            exc_info=True,
+        )
 
 
 def get_unit_of_work(
     factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
     cache: CatalogCacheDep,
+    background: BackgroundTasks,
 ) -> Iterator[UnitOfWork]:
     with factory() as session:
-        yield UnitOfWork(session, cache)
+        yield UnitOfWork(session, cache, factory, background)
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.releases import snapshot_at
+from db.releases import read_release, snapshot_at
 from scoring.model import CatalogSnapshot
 
 
@@ -30,8 +30,9 @@ class ReleaseCache:
             if snapshot is not None:
                 self._snapshots.move_to_end(version)
                 return snapshot
-        with self._session_factory() as session:
-            snapshot = snapshot_at(session, version)
+        snapshot = read_release(
+            self._session_factory, lambda session: snapshot_at(session, version)
+        )
         with self._lock:
             self._snapshots[version] = snapshot
             self._snapshots.move_to_end(version)

@@ -382,6 +382,10 @@ class CatalogVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
+    # The [kind, entity_id] pairs whose release is still to be recorded (db/releases.py, 0015).
+    pending_release: Mapped[list[list[str]] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
 
 
 class AuditEntry(Base):

@@ -25,7 +25,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -163,6 +163,11 @@ def collect_touched(session: Session, _context: object, _instances: object) -> N
     ]
     for obj, new, deleted in changed:
         keys = set(_keys_of(session, obj, new=new, deleted=deleted))
+        if keys and deferred_version(session) is not None:
+            raise RuntimeError(
+                "a catalog change after this transaction deferred its release "
+                f"(version {deferred_version(session)}): one catalog change per deferred write"
+            )
         if keys:
             if touched is None:
                 touched = session.info.setdefault(_TOUCHED, set())
@@ -365,6 +370,11 @@ def record_release(
         has_baseline = _has_baseline(session)
     if whole_catalog or not has_baseline:
         return _record_whole(session, version=version)
+    return _record_touched(session, version=version, touched=touched)
+
+
+def _record_touched(session: Session, *, version: int, touched: set[EntityKey]) -> int:
+    """Record the entities a write touched, as they are now, as `version`'s changes."""
     cores = [entity_id for kind, entity_id in touched if kind == THERAPY]
     if cores:
         # A core recorded now holds no lists: a part with no entry yet (its list still only in
@@ -384,6 +394,82 @@ def record_release(
         blobs[digest] = text
         rows.append((key, digest))
     return _insert_changes(session, version=version, rows=rows, blobs=blobs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deferred releases (0015): an API write stores what it touched; its release comes after
+# ---------------------------------------------------------------------------------------------
+
+_DEFERRED = "tada_release_deferred"
+_T = TypeVar("_T")
+
+
+class ReleasePending(LookupError):
+    """The version's release waits to be recorded (its write deferred it): `read_release`."""
+
+
+def take_touched(session: Session) -> list[list[str]]:
+    """The entities this transaction's flushes changed, for `catalog_versions.pending_release`
+    (JSON: [kind, entity_id] pairs, sorted so the row's bytes do not depend on set order)."""
+    session.flush()
+    touched: set[EntityKey] = session.info.pop(_TOUCHED, set())
+    return [[kind, entity_id] for kind, entity_id in sorted(touched)]
+
+
+def mark_deferred(session: Session, version: int) -> None:
+    """Note that this transaction left `version`'s release to be recorded after its commit:
+    `deferred_version` tells the committer, and a catalog change flushed after it is refused
+    (the release is read from the rows as the version left them)."""
+    session.info[_DEFERRED] = (session.get_transaction(), version)
+
+
+def deferred_version(session: Session) -> int | None:
+    """The version whose release this session's current transaction deferred, if any."""
+    marked = session.info.get(_DEFERRED)
+    if marked is None or marked[0] is not session.get_transaction():
+        return None
+    return int(marked[1])
+
+
+def record_pending(session: Session, *, version: int, keys: list[list[str]]) -> int:
+    """Record the deferred release of `version`, the latest version, from the rows as they are
+    (nothing has changed them since: every writer calls this before it changes anything)."""
+    changed = _record_touched(
+        session, version=version, touched={(kind, entity_id) for kind, entity_id in keys}
+    )
+    session.connection().execute(_CLEAR_PENDING, {"v": version})
+    return changed
+
+
+_CATALOG_VERSIONS: Table = models.CatalogVersion.__table__  # type: ignore[assignment]
+_CLEAR_PENDING = (
+    _CATALOG_VERSIONS.update()
+    .where(_CATALOG_VERSIONS.c.version == bindparam("v"))
+    .values(pending_release=None)
+)
+
+
+def settle_releases(factory: Callable[[], Session]) -> None:
+    """Record a release still waiting, in a transaction of its own (a writer's: the lock and,
+    on SQLite, the write lock); the work of a write's release, done after its response."""
+    from db.versioning import begin_write  # db.versioning imports us when it records
+
+    with factory() as session:
+        begin_write(session)
+        session.commit()
+
+
+def read_release(factory: Callable[[], Session], read: Callable[[Session], _T]) -> _T:
+    """`read(session)` on a fresh session; if the release it reads still waits to be recorded,
+    record it and read again (on SQLite a transaction keeps the snapshot it started with)."""
+    with factory() as session:
+        try:
+            return read(session)
+        except ReleasePending:
+            pass
+    settle_releases(factory)
+    with factory() as session:
+        return read(session)
 
 
 def _record_whole(session: Session, *, version: int) -> int:
@@ -626,6 +712,10 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 _SPAN_QUERY = select(
     select(func.min(models.CatalogRelease.version)).scalar_subquery(),
     select(func.max(models.CatalogVersion.version)).scalar_subquery(),
+    select(models.CatalogVersion.pending_release.is_not(None))
+    .order_by(models.CatalogVersion.version.desc())
+    .limit(1)
+    .scalar_subquery(),
 )
 
 
@@ -635,17 +725,19 @@ def release_versions(session: Session) -> tuple[int, int] | None:
     From the first release recorded whole (the baseline) on, every write records its release
     in its own transaction, so every version since can be rebuilt.
     """
-    low, high = session.execute(_SPAN_QUERY).one()
+    low, high, _ = session.execute(_SPAN_QUERY).one()
     return (int(low), int(high)) if low is not None and high is not None else None
 
 
 def _require_recorded(session: Session, version: int) -> None:
-    span = release_versions(session)
-    if span is None or not span[0] <= version <= span[1]:
-        recorded = f"versions {span[0]} to {span[1]}" if span else "no versions yet"
+    low, high, pending = session.execute(_SPAN_QUERY).one()
+    if low is None or high is None or not low <= version <= high:
+        recorded = f"versions {low} to {high}" if low is not None else "no versions yet"
         raise ReleaseNotRecorded(
             f"catalog version {version} has no recorded release ({recorded} can be rebuilt)"
         )
+    if pending and version == high:
+        raise ReleasePending(f"catalog version {version}'s release waits to be recorded")
 
 
 def catalog_at(session: Session, version: int) -> CatalogFile:

@@ -47,24 +47,42 @@ def current_version(session: Session) -> int:
     return session.scalar(select(func.coalesce(func.max(CatalogVersion.version), 0))) or 0
 
 
-# The latest version and whether releases are being recorded, in one round trip: a write needs
-# both, and on PostgreSQL each statement is a round trip (both are primary-key look-ups).
+# The latest version, the release it still waits for (if it was deferred) and whether releases
+# are being recorded, in one round trip: a write needs all three, and on PostgreSQL each
+# statement is a round trip (each is a primary-key look-up).
 _HEAD_QUERY = select(
     select(func.coalesce(func.max(CatalogVersion.version), 0)).scalar_subquery(),
+    select(CatalogVersion.pending_release)
+    .order_by(CatalogVersion.version.desc())
+    .limit(1)
+    .scalar_subquery(),
     select(CatalogRelease.version).limit(1).exists(),
 )
+# The head read by `begin_write`, kept for the write's first `record_change`: (transaction,
+# latest version, recording); reading it again would be one more round trip.
+_HEAD_IN = "tada_version_head"
+# Set on a session whose catalog writes record their release after the commit (0015).
+DEFER_RELEASE = "tada_defer_release"
 
 
 def begin_write(session: Session) -> None:
-    """Start a catalog write: the write connection (SQLite: the write lock) and the version lock.
+    """Start a catalog write: the write connection (SQLite: the write lock), the version lock,
+    and the release the previous write deferred, recorded now if it still waits.
 
     Taking the version lock first, before any row is touched, gives every writer the same lock
     order (no deadlock between a delete and an update of the same record) and serialises
     writers for the few milliseconds a write takes; a waiting writer then re-reads the record,
-    so a stale `If-Match` is a 412, never a lost update.
+    so a stale `If-Match` is a 412, never a lost update. A deferred release must be recorded
+    before anything changes, since it is read from the rows as they are (see 0015).
     """
     session.connection(execution_options=WRITE_OPTIONS)
     lock_versions(session)
+    latest, pending, recording = session.execute(_HEAD_QUERY).one()
+    if pending:
+        from db.releases import record_pending
+
+        record_pending(session, version=int(latest), keys=pending)
+    session.info[_HEAD_IN] = (_innermost(session), int(latest), bool(recording))
 
 
 def lock_versions(session: Session) -> None:
@@ -100,17 +118,28 @@ def record_change(
     after: dict[str, Any] | None,
     summary: str | None = None,
 ) -> int:
-    """Bump the catalog version and append one audit entry; the caller commits."""
+    """Bump the catalog version, append one audit entry and record the version's release
+    (or, on a session marked `DEFER_RELEASE`, the entities it changed, for the release to be
+    recorded after the commit); the caller commits."""
     lock_versions(session)
     now = datetime.now(UTC)
-    latest, recording = session.execute(_HEAD_QUERY).one()
-    version = int(latest) + 1
+    latest, recording = _head(session)
+    version = latest + 1
+    whole_catalog = entity == "catalog"
+    from db.releases import take_touched
+
+    deferred = (
+        take_touched(session)
+        if session.info.get(DEFER_RELEASE) and recording and not whole_catalog
+        else None
+    )
     session.add(
         CatalogVersion(
             version=version,
             created_at=now,
             actor=actor,
             summary=summary or f"{action} {entity} {entity_id}",
+            pending_release=deferred,
         )
     )
     session.flush()  # the version row first: the audit entry's foreign key points at it
@@ -127,12 +156,36 @@ def record_change(
         )
     )
     session.flush()
-    from db.releases import record_release
+    if deferred is None:
+        from db.releases import record_release
 
-    record_release(
-        session, version=version, whole_catalog=entity == "catalog", has_baseline=bool(recording)
-    )
+        record_release(
+            session, version=version, whole_catalog=whole_catalog, has_baseline=recording
+        )
+    else:
+        from db.releases import mark_deferred
+
+        mark_deferred(session, version)
     return version
+
+
+def _head(session: Session) -> tuple[int, bool]:
+    """The latest version and whether releases are recorded: as `begin_write` read it in this
+    transaction (no other writer can have moved it since: the lock is held), else read now.
+
+    Read now, a deferred release still waiting means this write skipped `begin_write`: its
+    changes are already flushed, so that release can no longer be read as it was. Refused.
+    """
+    cached = session.info.pop(_HEAD_IN, None)
+    if cached is not None and cached[0] is _innermost(session):
+        return cached[1], cached[2]
+    latest, pending, recording = session.execute(_HEAD_QUERY).one()
+    if pending:
+        raise RuntimeError(
+            f"catalog version {latest} still waits for its release: "
+            "a catalog write must start with begin_write()"
+        )
+    return int(latest), bool(recording)
 
 
 def list_audit(

@@ -27,6 +27,7 @@ from db.releases import (
     entities_at,
     entities_now,
     indication_key,
+    read_release,
 )
 from db.versioning import current_version
 
@@ -63,10 +64,9 @@ class CatalogTexts:
             known = self._entries.get(version, {})
             missing = {key for key in wanted if key not in known}
         if missing:
-            with self._session_factory() as session:
-                loaded = self._load(session, version, missing)
-                row = session.get(CatalogVersion, version)
-                created = row.created_at if row is not None else None
+            loaded, created = read_release(
+                self._session_factory, lambda session: self._read(session, version, missing)
+            )
             with self._lock:
                 cached = self._entries.setdefault(version, {})
                 cached.update(loaded)
@@ -80,6 +80,14 @@ class CatalogTexts:
                     self._dates.pop(old, None)
                 known = cached
         return {key: known.get(key) for key in wanted}
+
+    @classmethod
+    def _read(
+        cls, session: Session, version: int, keys: set[EntityKey]
+    ) -> tuple[dict[EntityKey, Any], datetime | None]:
+        loaded = cls._load(session, version, keys)
+        row = session.get(CatalogVersion, version)
+        return loaded, row.created_at if row is not None else None
 
     @staticmethod
     def _load(session: Session, version: int, keys: set[EntityKey]) -> dict[EntityKey, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import JSON, bindparam, inspect, text
@@ -164,5 +165,53 @@ def test_0009_adds_indication_courses_and_its_downgrade_keeps_the_indications(
             exported = export_catalog(session)
         assert all(i.course is None for i in exported.indications)
         CatalogFile.model_validate(exported.model_dump(mode="json"))  # it loads again
+    finally:
+        engine.dispose()
+
+
+def test_0010_adds_pending_releases_and_its_downgrade_keeps_the_versions(
+    empty_database_url: str,
+) -> None:
+    """0010 adds `catalog_versions.pending_release` (JSON, NULL: recorded); down to 0009 it
+    goes and every version stays; a release still waiting then is recorded first (0015)."""
+    url = empty_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            replace_catalog(session, load_catalog_file(SEED_CATALOG), actor="t", summary="t")
+            session.commit()
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("catalog_versions")}
+            assert "pending_release" in columns
+            versions = connection.execute(text("SELECT count(*) FROM catalog_versions")).scalar()
+            assert (
+                connection.execute(
+                    text("SELECT count(*) FROM catalog_versions WHERE pending_release IS NULL")
+                ).scalar()
+                == versions
+            )
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE catalog_versions SET pending_release = :keys"),
+                {"keys": '[["availability", "ivig"]]'},
+            )
+        engine.dispose()
+        # A release still waiting would be lost with its column: refused, nothing changed.
+        with pytest.raises(RuntimeError, match="still to be recorded"):
+            downgrade(url, "0009")
+        assert current_revision(engine) == head_revision()
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE catalog_versions SET pending_release = NULL"))
+        engine.dispose()
+        downgrade(url, "0009")
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("catalog_versions")}
+            assert "pending_release" not in columns
+            assert (
+                connection.execute(text("SELECT count(*) FROM catalog_versions")).scalar()
+                == versions
+            )
     finally:
         engine.dispose()
