@@ -126,10 +126,11 @@ def record_change(
     latest, recording = _head(session)
     version = latest + 1
     whole_catalog = entity == "catalog"
-    from db.releases import take_touched
+    # Imported here: db.releases reads catalog rows through db.catalog_io, which imports us.
+    from db import releases
 
     deferred = (
-        take_touched(session)
+        releases.take_touched(session)
         if session.info.get(DEFER_RELEASE) and recording and not whole_catalog
         else None
     )
@@ -139,7 +140,7 @@ def record_change(
             created_at=now,
             actor=actor,
             summary=summary or f"{action} {entity} {entity_id}",
-            pending_release=deferred,
+            pending_release=deferred or None,
         )
     )
     session.flush()  # the version row first: the audit entry's foreign key points at it
@@ -157,15 +158,12 @@ def record_change(
     )
     session.flush()
     if deferred is None:
-        from db.releases import record_release
-
-        record_release(
+        releases.record_release(
             session, version=version, whole_catalog=whole_catalog, has_baseline=recording
         )
-    else:
-        from db.releases import mark_deferred
-
-        mark_deferred(session, version)
+    elif deferred:
+        releases.mark_deferred(session, version)
+    # else nothing in the catalog changed: the manifest is the previous version's.
     return version
 
 

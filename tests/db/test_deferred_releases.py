@@ -22,7 +22,7 @@ from db.releases import (
     settle_releases,
 )
 from db.session import make_engine, make_session_factory
-from db.versioning import DEFER_RELEASE, begin_write, current_version
+from db.versioning import DEFER_RELEASE, begin_write, current_version, record_change
 
 
 @pytest.fixture
@@ -163,3 +163,25 @@ def test_a_second_catalog_change_after_a_deferred_one_is_refused(
         set_status(session, "ivig", "shortage")
         with pytest.raises(RuntimeError, match="deferred"):
             set_status(session, "scig", "shortage")
+
+
+def test_a_deferred_write_that_changed_no_catalog_entity_waits_for_nothing(
+    factory: sessionmaker[Session],
+) -> None:
+    with factory() as session:
+        session.info[DEFER_RELEASE] = True
+        begin_write(session)
+        version = record_change(
+            session,
+            actor="test",
+            action="update",
+            entity="source",
+            entity_id="none",
+            before=None,
+            after=None,
+        )
+        assert deferred_version(session) is None
+        session.commit()
+    assert _pending(factory, version) is None
+    with factory() as session:
+        assert catalog_at(session, version) == catalog_at(session, version - 1)
