@@ -508,7 +508,8 @@ class ReleaseEntry(Base):
 
 class CatalogRelease(Base):
     """A release recorded whole: the first one is the baseline, and every version from it on can
-    be rebuilt (each write records its release's changes in its own transaction). Versions
+    be rebuilt (each write records its release's changes, or what it changed for the release
+    to be recorded before the next write: 0015). Versions
     before it, made before releases began, cannot. Databases from before 0014 also hold a row
     for each version since; the first row means the same."""
 

@@ -13,6 +13,11 @@ catalog. Which entities a write touched is collected from the session's flushes 
 and only those are re-read and re-hashed when the version is recorded. A whole-catalog load
 re-hashes everything and diffs against the previous manifest.
 
+An API write records only *which* entities it touched, on its version row, and its release is
+recorded after the response (0015): by a background task, else by the next writer before it
+changes anything, else by the first reader of that release. So a release is always read from
+the rows as its own version left them.
+
 A past release is rebuilt by loading its entries into an in-memory SQLite database through the
 same `insert_catalog` and `load_snapshot` as the live catalog: one implementation of "catalog
 rows -> engine snapshot", so a rebuilt snapshot cannot drift from the one scored at the time.
@@ -723,7 +728,8 @@ def release_versions(session: Session) -> tuple[int, int] | None:
     """The first and last catalog versions that can be rebuilt, or None.
 
     From the first release recorded whole (the baseline) on, every write records its release
-    in its own transaction, so every version since can be rebuilt.
+    in its own transaction, or what it changed for its release to be recorded before anything
+    changes again (0015), so every version since can be rebuilt.
     """
     low, high, _ = session.execute(_SPAN_QUERY).one()
     return (int(low), int(high)) if low is not None and high is not None else None

@@ -2,16 +2,17 @@
 
 Every change to the catalog goes through `record_change` inside the same transaction as the
 change itself, so a version number always describes exactly one committed state and the audit
-log can never disagree with the data.
+log can never disagree with the data. The version's release (db/releases.py) is recorded there
+too, or, for an API write, just after it: `begin_write` records a release still waiting before
+a new write changes anything (0015).
 
 Versions are gap-free and in commit order, and concurrent writers to different records never
-collide: `record_change` first takes the catalog's version lock, held until the transaction
-ends, and only then reads `max(version) + 1`. On PostgreSQL the lock is a transaction-scoped
-advisory lock (READ COMMITTED: the read after the wait sees the previous writer's committed
-version); on SQLite every writer already holds the database's write lock from its first
-statement (`BEGIN IMMEDIATE`, see db/session.py). The lock is taken at the end of a write's
-work, so it is held only for the audit insert and the commit. A writer that rolls back after
-taking a number leaves no gap: the next writer takes the same number.
+collide: `begin_write` takes the catalog's version lock, held until the transaction ends, and
+only then reads the latest version (`record_change` makes sure of the lock and adds one). On
+PostgreSQL the lock is a transaction-scoped advisory lock (READ COMMITTED: the read after the
+wait sees the previous writer's committed version); on SQLite every writer already holds the
+database's write lock from its first statement (`BEGIN IMMEDIATE`, see db/session.py). A writer
+that rolls back after taking a number leaves no gap: the next writer takes the same number.
 """
 
 from __future__ import annotations
