@@ -31,7 +31,13 @@ from db.catalog_file import SEED_CATALOG, CatalogFileError, dump_catalog, load_c
 from db.catalog_io import catalog_is_empty, export_catalog, replace_catalog
 from db.keys import ROLES, create_key, list_keys, revoke_key
 from db.migrations import current_revision, downgrade, head_revision, upgrade
-from db.releases import ReleaseNotRecorded, catalog_at, ensure_baseline, read_release
+from db.releases import (
+    ReleaseNotRecorded,
+    catalog_at,
+    ensure_baseline,
+    read_release,
+    settle_releases,
+)
 from db.session import make_engine, make_session_factory
 from db.storable import storable_problems
 from db.versioning import begin_write, current_version
@@ -68,16 +74,18 @@ def redacted(url: str) -> str:
 
 
 def prepare_database(settings: Settings) -> int | None:
-    """Migrate to head and, if the catalog is empty and seeding is on, load the seed file.
+    """Migrate to head, record a release left waiting (0015) and, if the catalog is empty and
+    seeding is on, load the seed file.
 
     Returns the catalog version created by seeding, or None when nothing was loaded.
     """
     upgrade(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds)
-    if not settings.seed_on_empty:
-        return None
     engine = make_engine(settings.database_url, timeouts=settings.timeouts)
     try:
         factory = make_session_factory(engine)
+        if not settings.seed_on_empty:
+            settle_releases(factory)  # a release a stopped process left waiting (0015)
+            return None
         with factory() as session:
             begin_write(session)
             if not catalog_is_empty(session):

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db import curation
+from db.releases import ReleasePending
 
 log = logging.getLogger("tada.errors")
 
@@ -295,6 +296,19 @@ def install_error_handlers(app: FastAPI) -> None:
             return _no_schema(request)
         log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
         return _busy(request, "The database is busy or unreachable")
+
+    @app.exception_handler(ReleasePending)
+    async def _release_pending(request: Request, exc: ReleasePending) -> JSONResponse:
+        # Recording a waiting release failed (logged where it failed): a catalog change or a
+        # read of that release waits for it.
+        return problem_response(
+            503,
+            "Service unavailable",
+            f"{exc}. Recording it failed just now; nothing was written. Try again shortly.",
+            slug="service-unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(ProgrammingError)
     async def _programming(request: Request, exc: ProgrammingError) -> JSONResponse:

@@ -743,7 +743,7 @@ def _require_recorded(session: Session, version: int) -> None:
             f"catalog version {version} has no recorded release ({recorded} can be rebuilt)"
         )
     if pending and version == high:
-        raise ReleasePending(f"catalog version {version}'s release waits to be recorded")
+        raise ReleasePending(f"catalog version {version}'s release is still to be recorded")
 
 
 def catalog_at(session: Session, version: int) -> CatalogFile:

@@ -17,6 +17,7 @@ that rolls back after taking a number leaves no gap: the next writer takes the s
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from db.models import AuditEntry, CatalogRelease, CatalogVersion
 from db.session import WRITE_OPTIONS
+
+log = logging.getLogger("tada.releases")
 
 # Any constant shared by all TADA processes: the advisory lock id of "the catalog version".
 VERSION_LOCK_ID = 0x7ADA_0001
@@ -79,11 +82,24 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options=WRITE_OPTIONS)
     lock_versions(session)
     latest, pending, recording = session.execute(_HEAD_QUERY).one()
-    if pending:
-        from db.releases import record_pending
-
-        record_pending(session, version=int(latest), keys=pending)
+    if pending and not _record_pending(session, int(latest), pending):
+        return  # no head kept: `record_change` reads it again and refuses the catalog change
     session.info[_HEAD_IN] = (_innermost(session), int(latest), bool(recording))
+
+
+def _record_pending(session: Session, version: int, keys: list[list[str]]) -> bool:
+    """Record the release `version` left waiting, in a savepoint: if that fails, the write's
+    other work (a decision record, feedback) still goes on, and only a catalog change, which
+    would spoil the waiting release, is refused."""
+    from db.releases import record_pending
+
+    try:
+        with session.begin_nested():
+            record_pending(session, version=version, keys=keys)
+    except Exception:
+        log.error("catalog version %s: recording its release failed", version, exc_info=True)
+        return False
+    return True
 
 
 def lock_versions(session: Session) -> None:
@@ -172,17 +188,20 @@ def _head(session: Session) -> tuple[int, bool]:
     """The latest version and whether releases are recorded: as `begin_write` read it in this
     transaction (no other writer can have moved it since: the lock is held), else read now.
 
-    Read now, a deferred release still waiting means this write skipped `begin_write`: its
-    changes are already flushed, so that release can no longer be read as it was. Refused.
+    Read now, a deferred release still waiting means this write's changes are already flushed
+    (it skipped `begin_write`, or recording that release failed there), so that release could
+    no longer be read as it was: the change is refused.
     """
     cached = session.info.pop(_HEAD_IN, None)
     if cached is not None and cached[0] is _innermost(session):
         return cached[1], cached[2]
     latest, pending, recording = session.execute(_HEAD_QUERY).one()
     if pending:
-        raise RuntimeError(
-            f"catalog version {latest} still waits for its release: "
-            "a catalog write must start with begin_write()"
+        from db.releases import ReleasePending
+
+        raise ReleasePending(
+            f"catalog version {latest}'s release is still to be recorded, so this catalog "
+            "change is refused (a catalog write starts with begin_write, which records it)"
         )
     return int(latest), bool(recording)
 

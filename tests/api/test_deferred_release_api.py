@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 import api.deps
+import db.releases
 from db.models import CatalogVersion, ReleaseEntry
 from db.session import make_engine, make_session_factory
 
@@ -85,3 +86,48 @@ def test_a_failed_background_task_loses_nothing(
     assert (second, third) == (first + 1, first + 2)
     assert _release_of(database_url, second) == (None, {("availability", "ivig")})
     assert _release_of(database_url, third)[0] == [["availability", "ivig"]]
+
+
+def test_a_release_that_cannot_be_recorded_is_a_503_for_what_needs_it_only(
+    client: TestClient,
+    curator_key: str,
+    clinician_key: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Recording keeps failing: the grid that quotes that release and a further catalog change
+    get a problem+json 503 (nothing written); a decision record still goes in."""
+    monkeypatch.setattr(api.deps, "settle_releases", lambda _factory: None)
+    version = _patch_ivig_supply(client, curator_key, "shortage")
+
+    def fail(*_: object, **__: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(db.releases, "record_pending", fail)
+    grid = client.post("/v1/option-grid", json=GRID_REQUEST)
+    assert grid.status_code == 503, grid.text
+    assert grid.headers["content-type"] == "application/problem+json"
+    assert f"catalog version {version}'s release is still to be recorded" in grid.json()["detail"]
+
+    therapy = client.get("/v1/therapies/ivig").json()
+    supply = next(a for a in therapy["availability"] if a["region"] == "US")
+    refused = client.patch(
+        f"/v1/availability/{supply['id']}",
+        json={"status": "constrained"},
+        headers={"X-API-Key": curator_key, "If-Match": f'"{supply["revision"]}"'},
+    )
+    assert refused.status_code == 503, refused.text
+    assert "nothing was written" in refused.json()["detail"]
+
+    decision = client.post(
+        "/v1/decisions",
+        json={"request": GRID_REQUEST, "status": "deferred", "participants": ["patient"]},
+        headers={"X-API-Key": clinician_key},
+    )
+    assert decision.status_code == 201, decision.text
+    assert decision.json()["catalog_version"] == version
+
+    monkeypatch.undo()
+    assert client.post("/v1/option-grid", json=GRID_REQUEST).status_code == 200
+    assert _release_of(database_url, version) == (None, {("availability", "ivig")})
+    assert client.get("/v1/therapies/ivig").json()["availability"] == therapy["availability"]

@@ -12,6 +12,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import db.releases
+from api.cli import prepare_database
+from api.settings import Settings
 from db.catalog_io import export_catalog
 from db.models import CatalogVersion
 from db.releases import (
@@ -118,7 +120,7 @@ def test_a_deferred_write_runs_the_statements_of_a_write_without_releases(
         seen: list[str] = []
 
         def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-            seen.append(statement.split()[0].upper())
+            seen.append(statement)
 
         with factory() as session:
             if write == "deferred":
@@ -145,7 +147,7 @@ def test_a_write_that_skips_begin_write_is_refused_while_a_release_waits(
 ) -> None:
     """Its change is already flushed, so the waiting release could not be read as it was."""
     version = _deferred_write(factory, "shortage")
-    with factory() as session, pytest.raises(RuntimeError, match="begin_write"):
+    with factory() as session, pytest.raises(ReleasePending, match="begin_write"):
         set_status(session, "ivig", "constrained")
     with factory() as session:
         assert current_version(session) == version
@@ -185,3 +187,43 @@ def test_a_deferred_write_that_changed_no_catalog_entity_waits_for_nothing(
     assert _pending(factory, version) is None
     with factory() as session:
         assert catalog_at(session, version) == catalog_at(session, version - 1)
+
+
+def test_a_release_that_fails_to_record_refuses_catalog_changes_only(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure is kept to its savepoint: the write goes on with other work (a decision
+    record), a catalog change is refused, and once recording works the release is the one its
+    version left."""
+    version = _deferred_write(factory, "shortage")
+
+    def fail(*_: object, **__: object) -> int:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(db.releases, "record_pending", fail)
+        with factory() as session:
+            begin_write(session)
+            assert current_version(session) == version  # the transaction is still usable
+            with pytest.raises(ReleasePending, match="refused"):
+                set_status(session, "ivig", "constrained")
+        with pytest.raises(ReleasePending):
+            read_release(factory, lambda session: catalog_at(session, version))
+    assert _pending(factory, version) == [["availability", "ivig"]]
+    assert _status_at(version, factory) == "shortage"
+    assert _pending(factory, version) is None
+
+
+@pytest.mark.parametrize("seed_on_empty", [True, False])
+def test_starting_the_service_records_a_release_left_waiting(
+    factory: sessionmaker[Session], database_url: str, seed_on_empty: bool
+) -> None:
+    """A process stopped between a write and its background task: `tada serve` records it."""
+    version = _deferred_write(factory, "shortage")
+    settings = Settings(
+        _env_file=None, environment="test", database_url=database_url, seed_on_empty=seed_on_empty
+    )
+    assert prepare_database(settings) is None  # the catalog is not empty: nothing loaded
+    assert _pending(factory, version) is None
+    with factory() as session:
+        assert set(entries_at(session, version)) == {("availability", "ivig")}

@@ -173,7 +173,7 @@ def test_0010_adds_pending_releases_and_its_downgrade_keeps_the_versions(
     empty_database_url: str,
 ) -> None:
     """0010 adds `catalog_versions.pending_release` (JSON, NULL: recorded); down to 0009 it
-    goes and every version stays; a release still waiting then is recorded first (0015)."""
+    goes and every version stays, but not while a release waits: it would be lost (0015)."""
     url = empty_database_url
     upgrade(url)
     engine = make_engine(url)
