@@ -301,14 +301,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _release_pending(request: Request, exc: ReleasePending) -> JSONResponse:
         # Recording a waiting release failed (logged where it failed): a catalog change or a
         # read of that release waits for it.
-        return problem_response(
-            503,
-            "Service unavailable",
-            f"{exc}. Recording it failed just now; nothing was written. Try again shortly.",
-            slug="service-unavailable",
-            instance=request.url.path,
-            headers={"Retry-After": "1"},
-        )
+        return _busy(request, f"{exc}. Recording it failed just now")
 
     @app.exception_handler(ProgrammingError)
     async def _programming(request: Request, exc: ProgrammingError) -> JSONResponse:

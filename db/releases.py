@@ -467,12 +467,11 @@ def settle_releases(factory: Callable[[], Session]) -> None:
 def read_release(factory: Callable[[], Session], read: Callable[[Session], _T]) -> _T:
     """`read(session)` on a fresh session; if the release it reads still waits to be recorded,
     record it and read again (on SQLite a transaction keeps the snapshot it started with)."""
-    with factory() as session:
-        try:
+    try:
+        with factory() as session:
             return read(session)
-        except ReleasePending:
-            pass
-    settle_releases(factory)
+    except ReleasePending:
+        settle_releases(factory)
     with factory() as session:
         return read(session)
 

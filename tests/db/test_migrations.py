@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import JSON, bindparam, inspect, text
+from sqlalchemy import JSON, Engine, bindparam, inspect, text
 
 from db.catalog_file import SEED_CATALOG, CatalogFile, load_catalog_file
 from db.catalog_io import export_catalog, replace_catalog
@@ -125,19 +125,25 @@ def test_0004_brings_an_existing_catalog_to_the_clinical_model_v2(empty_database
         engine.dispose()
 
 
+def _migrated_and_seeded(url: str) -> Engine:
+    """The database at head with the seed catalog loaded (the caller disposes of the engine)."""
+    upgrade(url)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        replace_catalog(session, load_catalog_file(SEED_CATALOG), actor="t", summary="t")
+        session.commit()
+    return engine
+
+
 def test_0009_adds_indication_courses_and_its_downgrade_keeps_the_indications(
     empty_database_url: str,
 ) -> None:
     """0009 adds `indications.course` (JSON, NULL: not recorded); down to 0008 it goes and
     every indication stays; back up, the indications have no course until a load brings them."""
     url = empty_database_url
-    upgrade(url)
-    engine = make_engine(url)
+    engine = _migrated_and_seeded(url)
     factory = make_session_factory(engine)
     try:
-        with factory() as session:
-            replace_catalog(session, load_catalog_file(SEED_CATALOG), actor="t", summary="t")
-            session.commit()
         with engine.connect() as connection:
             count = connection.execute(text("SELECT count(*) FROM indications")).scalar_one()
             with_course = connection.execute(
@@ -175,13 +181,8 @@ def test_0010_adds_pending_releases_and_its_downgrade_keeps_the_versions(
     """0010 adds `catalog_versions.pending_release` (JSON, NULL: recorded); down to 0009 it
     goes and every version stays, but not while a release waits: it would be lost (0015)."""
     url = empty_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+    engine = _migrated_and_seeded(url)
     try:
-        with factory() as session:
-            replace_catalog(session, load_catalog_file(SEED_CATALOG), actor="t", summary="t")
-            session.commit()
         with engine.connect() as connection:
             columns = {c["name"] for c in inspect(connection).get_columns("catalog_versions")}
             assert "pending_release" in columns
